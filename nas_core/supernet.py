@@ -1,0 +1,183 @@
+"""The Auto-DeepLab supernet: a trellis of search cells over layers x levels (§2)."""
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nas_core.arch import beta_mask, normalize_alphas, normalize_betas, source_levels
+from nas_core.config import SupernetConfig
+from nas_core.ops import ReLUConvBN
+from nas_core.search_cell import SearchCell
+from nas_core.space import (
+    DIRECTIONS,
+    NUM_LEVELS,
+    downsample_rate,
+    level_sizes,
+    node_exists,
+    num_edges,
+    reachable_levels,
+)
+
+STEM_CHANNELS = 128  # the stem's 1/4 output feeds layer 0 and is layer -1's level-0 node
+Size = tuple[int, int]
+
+
+class ArchParameters(nn.Module):
+    """α (edges, primitives), shared by all cells, and β (layers, 4, 3); 1e-3·N(0, 1)."""
+
+    def __init__(self, config: SupernetConfig) -> None:
+        super().__init__()
+        alphas = torch.randn(num_edges(config.blocks), len(config.primitives))
+        betas = torch.randn(config.layers, NUM_LEVELS, len(DIRECTIONS))
+        self.alphas = nn.Parameter(1e-3 * alphas)
+        self.betas = nn.Parameter(1e-3 * betas)
+        self.register_buffer("beta_mask", beta_mask(config.layers), persistent=False)
+
+
+class Node(nn.Module):
+    """The cell at (layer, level), applied once per incoming direction with shared weights."""
+
+    def __init__(
+        self, config: SupernetConfig, layer: int, level: int, channels_at: Callable
+    ) -> None:
+        super().__init__()
+        self.level = level
+        width = config.filter_multiplier * 2**level
+        self.cell = SearchCell(width, config.blocks, config.primitives)
+        self.preprocess = nn.ModuleDict()
+        for d, step in enumerate(DIRECTIONS):
+            v_src = level - step
+            if v_src in source_levels(layer):
+                # coarser: a stride-2 3x3 conv; same and finer (after upsampling): a 1x1 conv
+                kernel, stride = (3, 2) if step == 1 else (1, 1)
+                in_chs = channels_at(layer - 1, v_src)
+                self.preprocess[str(d)] = ReLUConvBN(in_chs, width, kernel, stride, affine=False)
+        self.prev_prev = None
+        if node_exists(layer - 2, level):
+            in_chs = channels_at(layer - 2, level)
+            self.prev_prev = ReLUConvBN(in_chs, width, 1, affine=False)
+
+    def forward(
+        self,
+        prev: dict[int, torch.Tensor],
+        prev_prev: dict[int, torch.Tensor],
+        sizes: list[Size],
+        alpha_weights: torch.Tensor,
+        layer_betas: torch.Tensor,
+    ) -> torch.Tensor:
+        s0 = self.prev_prev(prev_prev[self.level]) if self.prev_prev is not None else None
+        out = 0.0
+        for key, preprocess in self.preprocess.items():
+            d = int(key)
+            step = DIRECTIONS[d]
+            x = prev[self.level - step]
+            if step == -1:  # from a coarser level: upsample to this level's exact size first
+                x = F.interpolate(x, size=sizes[self.level], mode="bilinear", align_corners=False)
+            out = out + layer_betas[self.level - step, d] * self.cell(
+                s0, preprocess(x), alpha_weights
+            )
+        return out
+
+
+class SearchHead(nn.Module):
+    """ASPP with 1x1, 3x3 rate 96/s and image-pooling branches, then 1x1 to the classes."""
+
+    def __init__(self, in_chs: int, level: int, num_classes: int) -> None:
+        super().__init__()
+        rate = 96 // downsample_rate(level)
+        self.conv1x1 = _conv_bn_relu(in_chs, in_chs, 1, 1)
+        self.atrous = _conv_bn_relu(in_chs, in_chs, 3, rate)
+        self.pooling = nn.Sequential(nn.AdaptiveAvgPool2d(1), _conv_bn_relu(in_chs, in_chs, 1, 1))
+        self.classifier = nn.Conv2d(3 * in_chs, num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = self.pooling(x).expand(-1, -1, *x.shape[2:])
+        return self.classifier(torch.cat([self.conv1x1(x), self.atrous(x), pooled], dim=1))
+
+
+def _conv_bn_relu(in_chs: int, out_chs: int, kernel: int, rate: int) -> nn.Sequential:
+    padding = rate * (kernel // 2)
+    return nn.Sequential(
+        nn.Conv2d(in_chs, out_chs, kernel, padding=padding, dilation=rate, bias=False),
+        nn.BatchNorm2d(out_chs),
+        nn.ReLU(inplace=True),
+    )
+
+
+def _stem() -> nn.Sequential:
+    """Two stride-2 3x3 convs (64, 64, 128 channels) bring the input to 1/4."""
+    layers: list[nn.Module] = []
+    for in_chs, out_chs, stride in ((3, 64, 2), (64, 64, 1), (64, STEM_CHANNELS, 2)):
+        layers += [
+            nn.Conv2d(in_chs, out_chs, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(out_chs),
+            nn.ReLU(inplace=True),
+        ]
+    return nn.Sequential(*layers)
+
+
+class Supernet(nn.Module):
+    """Stem -> layers of nodes over the reachable levels -> an ASPP head per last-layer level."""
+
+    def __init__(self, config: SupernetConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.arch = ArchParameters(config)
+        self.stem = _stem()
+        self.nodes = nn.ModuleDict()
+        for layer in range(config.layers):
+            for level in reachable_levels(layer):
+                self.nodes[f"{layer}_{level}"] = Node(config, layer, level, self.channels_at)
+        last = reachable_levels(config.layers - 1)
+        self.heads = nn.ModuleDict(
+            {str(v): SearchHead(self.channels_at(0, v), v, config.num_classes) for v in last}
+        )
+
+    @property
+    def alphas(self) -> nn.Parameter:
+        return self.arch.alphas
+
+    @property
+    def betas(self) -> nn.Parameter:
+        return self.arch.betas
+
+    def channels_at(self, layer: int, level: int) -> int:
+        if layer == -1:
+            return STEM_CHANNELS
+        return self.config.blocks * self.config.filter_multiplier * 2**level
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        arch = {id(p) for p in self.arch.parameters()}
+        return [p for p in self.parameters() if id(p) not in arch]
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return [self.arch.alphas, self.arch.betas]
+
+    def normalized_betas(self) -> torch.Tensor:
+        return normalize_betas(self.arch.betas, self.arch.beta_mask)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        sizes = level_sizes(images.shape[2], images.shape[3])
+        alpha_weights = normalize_alphas(self.arch.alphas)
+        beta_weights = self.normalized_betas()
+        prev_prev: dict[int, torch.Tensor] = {}
+        prev = {0: self.stem(images)}  # only two layers of node outputs stay alive
+        for layer in range(self.config.layers):
+            current = {
+                level: self.nodes[f"{layer}_{level}"](
+                    prev, prev_prev, sizes, alpha_weights, beta_weights[layer]
+                )
+                for level in reachable_levels(layer)
+            }
+            prev_prev, prev = prev, current
+        return self._logits(prev, images.shape[2:])
+
+    def _logits(self, last: dict[int, torch.Tensor], size: torch.Size) -> torch.Tensor:
+        """Each level's logits, upsampled bilinearly to the input size, summed."""
+        logits = [
+            F.interpolate(head(last[int(v)]), size=size, mode="bilinear", align_corners=False)
+            for v, head in self.heads.items()
+        ]
+        return torch.stack(logits).sum(dim=0)
