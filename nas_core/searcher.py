@@ -1,7 +1,9 @@
 """The bi-level search loop (AUTODEEPLAB.md §3): first-order, alternating, resumable."""
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,25 @@ class SearchResult:
     stopped: bool  # True when should_stop() ended the run early (a checkpoint was saved)
     best_miou: float
     history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def batch_statistics(model: torch.nn.Module) -> Iterator[None]:
+    """Normalise with each batch's statistics and leave the running statistics untouched.
+
+    Each supernet cell runs once per incoming direction, so its running statistics mix up to
+    three distributions (and lag far behind early in a search): evaluating with them makes
+    the supernet predict one class. Batch statistics are what the weight and architecture
+    steps see, so validation measures the same network.
+    """
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.track_running_stats = False
+    try:
+        yield
+    finally:
+        for norm in norms:
+            norm.track_running_stats = True
 
 
 class Searcher:
@@ -69,8 +90,8 @@ class Searcher:
                 f"the training set is split in two halves of {len(self.half_a)} and "
                 f"{len(self.half_b)} samples; each needs at least batch_size={need}"
             )
-        if val_size < 1:
-            raise ValueError("the validation set is empty")
+        if val_size < 2:
+            raise ValueError(f"the validation set has {val_size} samples; it needs at least 2")
 
     @property
     def steps_per_epoch(self) -> int:
@@ -147,15 +168,15 @@ class Searcher:
     def _validate(self) -> dict[str, float]:
         cfg = self.config
         keys = [(index, 0) for index in range(len(self.val_set))]
-        groups = batches.batched(keys, cfg.batch_size)[: cfg.val_batches]
+        groups = batches.batched(keys, cfg.batch_size)
+        groups = [g for g in groups if len(g) > 1][: cfg.val_batches]  # BN needs 2 per batch
         matrix = ConfusionMatrix(self.net_config.num_classes)
         loss_sum = 0.0
-        self.model.eval()
-        for images, labels in batches.make_loader(self.val_set, groups, cfg.num_workers):
-            logits, loss = self.stepper.evaluate(images, labels)
-            loss_sum += loss
-            matrix.update(logits, labels)
-        self.model.train()
+        with batch_statistics(self.model):
+            for images, labels in batches.make_loader(self.val_set, groups, cfg.num_workers):
+                logits, loss = self.stepper.evaluate(images, labels)
+                loss_sum += loss
+                matrix.update(logits, labels)
         val_loss = loss_sum / max(len(groups), 1)
         return {
             "miou": matrix.miou(),

@@ -1,0 +1,116 @@
+"""Time one supernet weight step and one architecture step; print JSON and a table.
+
+    .venv/bin/python bench/supernet_step.py --size 64 --batch 2 --threads 2
+
+Figures, not tests: run it alone on a quiet machine (a second busy process on two cores
+slows such runs many times over). Peak RSS is the whole process, so use a fresh process
+per configuration.
+"""
+
+import argparse
+import json
+import logging
+import resource
+import statistics
+import sys
+import time
+
+import torch
+
+from nas_core import SearchConfig, Supernet, SupernetConfig
+from nas_core.complexity import count_complexity
+from nas_core.stepper import Stepper, resolve_device
+
+log = logging.getLogger("bench")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", type=int, default=12)
+    parser.add_argument("--filter-multiplier", type=int, default=8)
+    parser.add_argument("--blocks", type=int, default=5)
+    parser.add_argument("--classes", type=int, default=19)
+    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--size", type=int, default=64, help="square input side in pixels")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps of each kind")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    return parser.parse_args(argv)
+
+
+def time_steps(step, images, labels, warmup: int, steps: int, device: torch.device) -> list[float]:
+    times = []
+    for i in range(warmup + steps):
+        _sync(device)
+        started = time.perf_counter()
+        step(images, labels)
+        _sync(device)
+        if i >= warmup:
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(times), "min": min(times), "max": max(times)}
+
+
+def run(args: argparse.Namespace) -> dict:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    net_config = SupernetConfig(args.classes, args.layers, args.filter_multiplier, args.blocks)
+    search = SearchConfig(batch_size=args.batch, device=args.device, precision=args.precision)
+    device = resolve_device(args.device)
+    model = Supernet(net_config).to(device)
+    complexity = count_complexity(model, (args.size, args.size), batch=args.batch)
+    stepper = Stepper(model, search)
+    images = torch.randn(args.batch, 3, args.size, args.size, device=device)
+    labels = torch.randint(0, args.classes, (args.batch, args.size, args.size), device=device)
+    weight = time_steps(stepper.weight_step, images, labels, args.warmup, args.steps, device)
+    arch = time_steps(stepper.arch_step, images, labels, args.warmup, args.steps, device)
+    flops = 3 * 2 * complexity.macs  # forward + backward is about three forwards
+    result = {
+        "config": vars(args),
+        "torch_threads": torch.get_num_threads(),
+        "params": complexity.params,
+        "gflop_fwd_bwd": flops / 1e9,
+        "weight_step_s": summary(weight),
+        "arch_step_s": summary(arch),
+        "achieved_gflops": flops / 1e9 / statistics.median(weight),
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }
+    if device.type == "cuda":
+        result["peak_gpu_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+    return result
+
+
+def table(result: dict) -> str:
+    rows = [
+        ("params", f"{result['params'] / 1e6:.2f} M"),
+        ("FLOPs fwd+bwd", f"{result['gflop_fwd_bwd']:.2f} GFLOP"),
+        ("weight step", _fmt(result["weight_step_s"])),
+        ("arch step", _fmt(result["arch_step_s"])),
+        ("achieved", f"{result['achieved_gflops']:.2f} GFLOP/s"),
+        ("peak RSS", f"{result['peak_rss_gib']:.2f} GiB"),
+    ]
+    if "peak_gpu_gib" in result:
+        rows.append(("peak GPU", f"{result['peak_gpu_gib']:.2f} GiB"))
+    return "\n".join(f"{name:>14}  {value}" for name, value in rows)
+
+
+def _fmt(times: dict[str, float]) -> str:
+    return f"{times['median']:.3f} s (min {times['min']:.3f}, max {times['max']:.3f})"
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    outcome = run(parse_args(sys.argv[1:]))
+    log.info("%s", json.dumps(outcome))
+    log.info("%s", table(outcome))
