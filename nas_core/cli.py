@@ -1,4 +1,4 @@
-"""Command line: `python -m nas_core search|decode|inspect` (see README)."""
+"""Command line: `python -m nas_core search|decode|inspect|render` (see README)."""
 
 import argparse
 import json
@@ -16,6 +16,7 @@ from nas_core.data import DatasetError
 from nas_core.decode import decode_genotype
 from nas_core.derived import build_network
 from nas_core.genotype import Genotype, GenotypeError
+from nas_core.render import render_svg
 from nas_core.run_config import load_run_config
 from nas_core.searcher import Searcher
 
@@ -52,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--num-classes", type=int, default=19)
     inspect.add_argument("--input-size", type=int, nargs=2, default=(1024, 2048))
     inspect.set_defaults(command=run_inspect)
+    render = commands.add_parser("render", help="draw a genotype's path and cell as SVG")
+    render.add_argument("genotype", type=Path)
+    render.add_argument("--out", type=Path, required=True, help="the SVG file to write")
+    render.set_defaults(command=run_render)
     return parser
 
 
@@ -147,6 +152,13 @@ def run_decode(args: argparse.Namespace) -> int:
     primitives = tuple(state["supernet_config"]["primitives"])
     genotype = decode_genotype(model["arch.alphas"], model["arch.betas"], primitives)
     sys.stdout.write(json.dumps(genotype.to_dict(), indent=2) + "\n")
+    return 0
+
+
+def run_render(args: argparse.Namespace) -> int:
+    genotype = Genotype.from_dict(json.loads(args.genotype.read_text()))
+    args.out.write_text(render_svg(genotype))
+    log.info("drawing written to %s", args.out)
     return 0
 
 
