@@ -20,7 +20,12 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: lint
+	bash scripts/ensure_server_binaries.sh
 	$(VENV)/bin/pytest -q
+
+# The embedded service: SQLite, a folder broker, the API on 127.0.0.1:8000 and one worker.
+run: $(STAMP)
+	$(PY) scripts/run_embedded.py
 
 bench: $(STAMP)
 	$(PY) bench/supernet_step.py

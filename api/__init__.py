@@ -1,0 +1,1 @@
+"""The HTTP adapter: FastAPI routes over jobs. Imports jobs only (never torch, nas_core, worker)."""

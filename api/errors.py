@@ -1,0 +1,60 @@
+"""One place that turns errors into {"error": code, "detail": ...} responses."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from jobs.errors import ServiceError
+
+log = logging.getLogger(__name__)
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable"}
+
+
+def error_response(status: int, code: str, detail: Any, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status)
+
+
+async def service_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    return error_response(exc.status, exc.code, exc.detail, **exc.extra)
+
+
+async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each bad field by its dotted path, e.g. training.batch_size."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [_problem(error) for error in exc.errors()]
+    in_body = any(error["loc"][:1] == ("body",) for error in exc.errors())
+    return error_response(422, "invalid_spec" if in_body else "invalid_request", problems)
+
+
+def _problem(error: dict[str, Any]) -> dict[str, str]:
+    where, *path = error["loc"]
+    if error["type"] == "json_invalid":
+        return {"field": "body", "message": f"the body is not valid JSON: {error['msg']}"}
+    field = ".".join(str(part) for part in path) or where
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = f"unknown field {field!r}: remove it (see the SearchSpec schema at /docs)"
+    return {"field": field, "message": message}
+
+
+async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, exc.detail)
+
+
+async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal_error", "an unexpected error; the server log has it")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, service_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -1,0 +1,37 @@
+"""Liveness (the process answers) and readiness (the database and the broker answer)."""
+
+from collections.abc import Callable
+
+import anyio
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import QueueDep, SessionsDep
+from jobs.db import ping
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(sessions: SessionsDep, queue: QueueDep) -> JSONResponse:
+    checks = {
+        "database": await _check(ping, sessions),
+        "broker": await _check(queue.ping),
+    }
+    if all(result == "ok" for result in checks.values()):
+        return JSONResponse({"status": "ready", **checks})
+    return JSONResponse({"error": "not_ready", "detail": checks}, status_code=503)
+
+
+async def _check(probe: Callable[..., object], *args: object) -> str:
+    try:
+        with anyio.fail_after(5):
+            await anyio.to_thread.run_sync(probe, *args, abandon_on_cancel=True)
+    except Exception as exc:  # noqa: BLE001 -- any failure means "not ready", reported as text
+        return f"error: {type(exc).__name__}: {exc}"
+    return "ok"

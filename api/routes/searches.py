@@ -1,0 +1,68 @@
+"""Submit, list, inspect and cancel searches."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from api.deps import QueueDep, SessionDep, SettingsDep
+from api.schemas import Progress, SearchDetail, SearchPage, SearchSummary
+from jobs import service
+from jobs.models import Search
+from jobs.spec import SearchSpec
+from jobs.states import State
+
+router = APIRouter(tags=["searches"])
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+]
+
+
+@router.post("/searches", status_code=status.HTTP_201_CREATED, response_model=SearchDetail)
+def submit_search(
+    spec: SearchSpec,
+    response: Response,
+    session: SessionDep,
+    queue: QueueDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> SearchDetail:
+    """Queue a search. A repeat with the same Idempotency-Key returns the first search."""
+    submission = service.submit_search(session, queue, spec, settings.data_root, idempotency_key)
+    response.headers["Location"] = f"/searches/{submission.search.id}"
+    if submission.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return _detail(session, submission.search)
+
+
+@router.get("/searches", response_model=SearchPage)
+def list_searches(
+    session: SessionDep,
+    state: State | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> SearchPage:
+    """Newest first; follow next_cursor for older ones."""
+    searches, next_cursor = service.list_searches(session, state, limit, cursor)
+    items = [SearchSummary.model_validate(search) for search in searches]
+    return SearchPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/searches/{search_id}", response_model=SearchDetail)
+def get_search(search_id: str, session: SessionDep) -> SearchDetail:
+    return _detail(session, service.get_search(session, search_id))
+
+
+@router.post(
+    "/searches/{search_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SearchDetail,
+)
+def cancel_search(search_id: str, session: SessionDep) -> SearchDetail:
+    """Queued: cancelled at once. Running: stops at its next step, after a checkpoint."""
+    return _detail(session, service.cancel_search(session, search_id))
+
+
+def _detail(session: SessionDep, search: Search) -> SearchDetail:
+    detail = SearchDetail.model_validate(search, from_attributes=True)
+    snapshot = service.progress_snapshot(session, detail.id)
+    return detail.model_copy(update={"progress": snapshot and Progress(**snapshot)})

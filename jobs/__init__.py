@@ -1,0 +1,1 @@
+"""The search-job domain shared by the API and the worker: torch-free by contract."""

@@ -1,0 +1,59 @@
+"""Typed errors of the search domain. Each carries its HTTP status and a stable code; the API
+renders all of them with one handler as {"error": code, "detail": ...}."""
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, detail: Any, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra  # more top-level keys for the body, e.g. the search's state
+
+
+class NotFoundError(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class ConflictError(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class IllegalTransitionError(ConflictError):
+    code = "illegal_transition"
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"a search cannot go from {current} to {target}", state=current)
+        self.current = current
+        self.target = target
+
+
+class SearchFinishedError(ConflictError):
+    code = "search_finished"
+
+
+class GenotypeNotReadyError(ConflictError):
+    code = "genotype_not_ready"
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    code = "idempotency_key_reused"
+
+
+class InvalidRequestError(ServiceError):
+    status = 422
+    code = "invalid_request"
+
+
+class DatasetNotFoundError(InvalidRequestError):
+    code = "dataset_not_found"
+
+
+class BrokerUnavailableError(ServiceError):
+    status = 503
+    code = "broker_unavailable"

@@ -1,0 +1,15 @@
+"""Run the Alembic migrations from code (the embedded launcher and the tests do)."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes["configure_logger"] = False  # keep the caller's logging as it is
+    command.upgrade(config, revision)

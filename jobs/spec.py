@@ -1,0 +1,130 @@
+"""SearchSpec: what a client submits. Every field has the paper's default; unknown fields are
+rejected. The worker maps it onto nas_core's configs (worker/mapping.py), the one place that
+knows both vocabularies."""
+
+import re
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The search space's op names in α's order. jobs must not import nas_core (it needs no torch,
+# but the API image has none of it); tests/worker checks this equals nas_core.space.PRIMITIVES.
+PRIMITIVES: tuple[str, ...] = (
+    "none",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+)
+Primitive = Literal[PRIMITIVES]  # type: ignore[valid-type]
+DatasetKind = Literal["synthetic", "folder", "cityscapes", "pascal_voc", "ade20k"]
+FIXED_CLASSES = {"cityscapes": 19, "pascal_voc": 21, "ade20k": 150}
+SYNTHETIC_CLASSES = 5
+# A relative path of plain segments: no leading '/', no '..', no backslashes.
+DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetSpec(Section):
+    kind: DatasetKind = "cityscapes"
+    name: str | None = Field(default=None, max_length=255, description="folder under the data root")
+    num_classes: int | None = Field(default=None, ge=2, le=255)
+    num_samples: int | None = Field(default=None, ge=4, le=100_000, description="synthetic only")
+    image_size: int | None = Field(default=None, ge=8, le=4096, description="synthetic only")
+
+    @field_validator("name")
+    @classmethod
+    def _relative_name(cls, name: str | None) -> str | None:
+        if name is not None and not DATASET_NAME.fullmatch(name):
+            raise ValueError(
+                "name is a folder relative to the data root (letters, digits, '.', '_', '-', "
+                "'/' between parts), never an absolute path or '..'"
+            )
+        return name
+
+    @model_validator(mode="after")
+    def _fill_kind_defaults(self) -> Self:
+        synthetic = self.kind == "synthetic"
+        if synthetic and self.name is not None:
+            raise ValueError("a synthetic dataset has no name: it is generated from the seed")
+        if not synthetic and (self.num_samples is not None or self.image_size is not None):
+            raise ValueError("num_samples and image_size apply to kind 'synthetic' only")
+        if self.kind == "folder" and (self.name is None or self.num_classes is None):
+            raise ValueError(
+                "kind 'folder' needs a name (its folder under the data root) and num_classes"
+            )
+        fixed = FIXED_CLASSES.get(self.kind)
+        if fixed is not None and self.num_classes not in (None, fixed):
+            raise ValueError(
+                f"{self.kind} has {fixed} classes; leave num_classes out or set {fixed}"
+            )
+        defaults = {
+            "name": None if synthetic else self.name or self.kind,
+            "num_classes": self.num_classes or fixed or SYNTHETIC_CLASSES,
+            "num_samples": (self.num_samples or 64) if synthetic else None,
+            "image_size": (self.image_size or 64) if synthetic else None,
+        }
+        for field, value in defaults.items():
+            object.__setattr__(self, field, value)  # frozen: fill the defaults once, here
+        return self
+
+
+class SearchSpaceSpec(Section):
+    layers: int = Field(default=12, ge=1, le=24)
+    filter_multiplier: int = Field(default=8, ge=1, le=64)
+    blocks: int = Field(default=5, ge=1, le=10)
+    primitives: tuple[Primitive, ...] = PRIMITIVES
+
+    @field_validator("primitives")
+    @classmethod
+    def _usable_primitives(cls, primitives: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(primitives)) != len(primitives):
+            raise ValueError("primitives must not repeat")
+        if all(p == "none" for p in primitives):
+            raise ValueError("primitives need at least one op other than 'none'")
+        return primitives
+
+
+class TrainingSpec(Section):
+    epochs: int = Field(default=40, ge=1, le=1000)
+    arch_start_epoch: int = Field(default=20, ge=0)
+    batch_size: int = Field(default=2, ge=2, le=1024, description="at least 2 for batch norm")
+    crop_size: int = Field(default=321, ge=8, le=4096)
+    weight_lr: float = Field(default=0.025, gt=0, le=10)
+    weight_lr_min: float = Field(default=0.001, ge=0)
+    momentum: float = Field(default=0.9, ge=0, lt=1)
+    weight_decay: float = Field(default=3e-4, ge=0)
+    arch_lr: float = Field(default=3e-3, gt=0, le=10)
+    arch_weight_decay: float = Field(default=1e-3, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    val_batches: int | None = Field(default=None, ge=1, description="None: the whole val split")
+    keep_checkpoints: int = Field(default=3, ge=1, le=100, description="latest K, plus the best")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.arch_start_epoch >= self.epochs:
+            raise ValueError(
+                f"arch_start_epoch ({self.arch_start_epoch}) must be less than epochs "
+                f"({self.epochs}), or the architecture is never trained"
+            )
+        if self.weight_lr_min > self.weight_lr:
+            raise ValueError("weight_lr_min must not exceed weight_lr")
+        return self
+
+
+class ResourcesSpec(Section):
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+
+
+class SearchSpec(Section):
+    dataset: DatasetSpec = DatasetSpec()
+    search_space: SearchSpaceSpec = SearchSpaceSpec()
+    training: TrainingSpec = TrainingSpec()
+    resources: ResourcesSpec = ResourcesSpec()

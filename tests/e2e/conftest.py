@@ -1,0 +1,104 @@
+"""The service as it runs in production, started for real: uvicorn (`python -m api`) and a
+Celery worker process, on PostgreSQL and Redis, configured only by ADL_* variables."""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from service_fixtures import free_port, postgres_database, wait_until
+
+from jobs.migrate import upgrade
+
+REPO = Path(__file__).resolve().parents[2]
+WORKER = [
+    *(sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker"),
+    *("--loglevel=INFO", "--hostname=e2e@%h", "--without-gossip", "--without-mingle"),
+]
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveService:
+    base_url: str
+    worker_log: Path
+
+    def worker_output(self) -> str:
+        return self.worker_log.read_text()
+
+
+@pytest.fixture(scope="module")
+def live_service(
+    postgres_server_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveService]:
+    folder = tmp_path_factory.mktemp("e2e")
+    with postgres_database(postgres_server_url) as database_url:
+        upgrade(database_url)
+        env = service_environment(database_url, redis_url, folder)
+        processes = {
+            "worker": start(WORKER, env, folder / "worker.log"),
+            "api": start([sys.executable, "-m", "api"], env, folder / "api.log"),
+        }
+        try:
+            service = LiveService(f"http://127.0.0.1:{env['ADL_PORT']}", folder / "worker.log")
+            wait_until(lambda: _ready(service), 120, "the API and the worker to start")
+            yield service
+        finally:
+            for name, process in processes.items():
+                stop(process)
+                log.info("%s output:\n%s", name, (folder / f"{name}.log").read_text()[-5000:])
+            redis.Redis.from_url(redis_url).delete(env["ADL_QUEUE"])
+
+
+def service_environment(database_url: str, redis_url: str, folder: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ADL_DATABASE_URL": database_url,
+        "ADL_BROKER_URL": redis_url,
+        "ADL_QUEUE": f"adl-e2e-{uuid.uuid4().hex[:8]}",
+        "ADL_ARTIFACT_ROOT": str(folder / "artifacts"),
+        "ADL_DATA_ROOT": str(folder / "data"),
+        "ADL_HOST": "127.0.0.1",
+        "ADL_PORT": str(free_port()),
+        "ADL_TORCH_THREADS": "1",
+        "ADL_EVENT_POLL_SECONDS": "0.2",
+    }
+
+
+def start(command: list[str], env: dict[str, str], log_file: Path) -> subprocess.Popen:
+    with log_file.open("wb") as output:
+        return subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, stopped as a whole
+        )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM the process group (a warm shutdown), then SIGKILL if it lingers."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _ready(service: LiveService) -> bool:
+    try:
+        ready = httpx.get(f"{service.base_url}/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+    return ready and " ready." in service.worker_output()

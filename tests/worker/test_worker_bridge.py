@@ -1,0 +1,92 @@
+"""The bridge from nas_core's callbacks into the rows, on the real databases, with a clock the
+test moves by hand (throttling is about counts per interval, not wall time)."""
+
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+from worker_support import queued_search
+
+from jobs import lifecycle, repository, service
+from jobs.db import unit_of_work
+from jobs.settings import Settings
+from nas_core import StepInfo
+from worker.bridge import SearchBridge, finite
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def step(number: int) -> StepInfo:
+    return StepInfo(
+        epoch=0,
+        epochs=2,
+        step=number,
+        steps_per_epoch=4,
+        global_step=number,
+        total_steps=8,
+        phase="weights",
+        weight_loss=1.5,
+        arch_loss=None,
+        lr=0.025,
+        images_per_second=float("inf"),
+        eta_seconds=3.0,
+    )
+
+
+def running_bridge(
+    sessions: sessionmaker[Session], settings: Settings, clock: Clock, shutdown: threading.Event
+) -> SearchBridge:
+    search_id = queued_search(sessions)
+    with unit_of_work(sessions) as session:
+        attempt = lifecycle.claim(session, search_id, 60, 3).attempts
+    return SearchBridge(sessions, settings, search_id, attempt, shutdown, clock)
+
+
+def progress_events(sessions: sessionmaker[Session]) -> list[dict]:
+    with sessions() as session:
+        events = repository.events_after(session, "s-1", 0, 100)
+    return [e.data for e in events if e.type == "progress"]
+
+
+def test_progress_is_throttled(sessions: sessionmaker[Session], settings: Settings) -> None:
+    clock = Clock()
+    bridge = running_bridge(sessions, settings, clock, threading.Event())
+    for number in range(1, 4):  # three steps inside one interval: one write
+        bridge.on_step(step(number))
+    clock.now += settings.progress_interval_seconds
+    bridge.on_step(step(4))
+    written = progress_events(sessions)
+    assert [p["step"] for p in written] == [1, 4]
+    assert written[0]["epoch"] == 1  # counted from 1 for users
+    assert written[0]["images_per_second"] is None  # no infinity in JSON
+
+
+def test_should_stop_reads_the_cancel_flag_once_per_interval(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    clock = Clock()
+    bridge = running_bridge(sessions, settings, clock, threading.Event())
+    assert bridge.should_stop() is False
+    with sessions() as session:
+        service.cancel_search(session, "s-1")
+    assert bridge.should_stop() is False  # not read again within the interval
+    clock.now += settings.cancel_check_seconds
+    assert bridge.should_stop() is True
+
+
+def test_a_worker_shutdown_stops_without_a_query(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    shutdown = threading.Event()
+    bridge = running_bridge(sessions, settings, Clock(), shutdown)
+    shutdown.set()
+    assert bridge.should_stop() is True
+
+
+def test_finite_turns_nan_and_infinity_into_null() -> None:
+    assert [finite(v) for v in (1.5, float("nan"), float("-inf"), None)] == [1.5, None, None, None]

@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+from worker_support import TINIEST_SPEC
+
+from jobs import spec as wire
+from jobs.spec import SearchSpec
+from nas_core import SearchConfig, SupernetConfig
+from nas_core.data import DatasetError
+from nas_core.space import PRIMITIVES
+from worker.mapping import open_sources, search_config, supernet_config
+
+
+def test_the_wire_names_the_same_primitives_in_the_same_order() -> None:
+    assert wire.PRIMITIVES == PRIMITIVES
+
+
+def test_spec_defaults_are_nas_core_defaults() -> None:
+    spec = SearchSpec()
+    assert supernet_config(spec) == SupernetConfig()
+    assert search_config(spec) == SearchConfig()
+
+
+def test_every_field_reaches_the_configs() -> None:
+    spec = SearchSpec.model_validate(
+        {
+            "search_space": {"layers": 4, "filter_multiplier": 3, "blocks": 2},
+            "training": {"epochs": 7, "arch_start_epoch": 3, "val_batches": 2, "seed": 9},
+            "resources": {"device": "cpu", "precision": "bf16"},
+        }
+    )
+    net, search = supernet_config(spec), search_config(spec)
+    assert (net.layers, net.filter_multiplier, net.blocks) == (4, 3, 2)
+    assert (search.epochs, search.arch_start_epoch, search.val_batches) == (7, 3, 2)
+    assert (search.seed, search.device, search.precision) == (9, "cpu", "bf16")
+
+
+def test_synthetic_sources_follow_the_spec(tmp_path: Path) -> None:
+    train, val = open_sources(SearchSpec.model_validate(TINIEST_SPEC), tmp_path)
+    assert (len(train), train.num_classes) == (8, 3)
+    assert len(val) > 0
+
+
+def test_a_dataset_is_opened_under_the_data_root(tmp_path: Path) -> None:
+    spec = SearchSpec.model_validate(
+        {"dataset": {"kind": "folder", "name": "roads", "num_classes": 4}}
+    )
+    with pytest.raises(DatasetError, match=str(tmp_path / "roads")):
+        open_sources(spec, tmp_path)
