@@ -1,6 +1,6 @@
 """Time one supernet weight step and one architecture step; print JSON and a table.
 
-    .venv/bin/python bench/supernet_step.py --size 64 --batch 2 --threads 2
+    .venv/bin/python bench/supernet_step.py --size 64 --batch 2 --threads 2 --path fast
 
 Figures, not tests: run it alone on a quiet machine (a second busy process on two cores
 slows such runs many times over). Peak RSS is the whole process, so use a fresh process
@@ -37,6 +37,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
+    parser.add_argument(
+        "--path", default="reference", choices=("reference", "fast"), help="node implementation"
+    )
     return parser.parse_args(argv)
 
 
@@ -57,6 +60,22 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def calibrate(device: torch.device, repeats: int = 5) -> dict[str, float]:
+    """This machine's GFLOP/s on two well-shaped kernels, so step times can be read against it."""
+    conv_in = torch.randn(2, 64, 56, 56, device=device, requires_grad=True)
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False).to(device)
+    a, b = torch.randn(2048, 2048, device=device), torch.randn(2048, 2048, device=device)
+    conv_flop = 3 * 2 * 2 * 64 * 56 * 56 * 64 * 9  # forward + backward, about three forwards
+    conv_s = min(
+        time_steps(lambda x, _: conv(x).sum().backward(), conv_in, None, 1, repeats, device)
+    )
+    mm_s = min(time_steps(lambda x, y: x @ y, a, b, 1, repeats, device))
+    return {
+        "conv3x3_fwd_bwd_gflops": conv_flop / conv_s / 1e9,
+        "matmul_gflops": 2 * 2048**3 / mm_s / 1e9,
+    }
+
+
 def summary(times: list[float]) -> dict[str, float]:
     return {"median": statistics.median(times), "min": min(times), "max": max(times)}
 
@@ -69,13 +88,16 @@ def run(args: argparse.Namespace) -> dict:
     search = SearchConfig(batch_size=args.batch, device=args.device, precision=args.precision)
     device = resolve_device(args.device)
     model = Supernet(net_config).to(device)
+    # counted on the reference path: its hooks see every module run, and the FLOPs are the same
     complexity = count_complexity(model, (args.size, args.size), batch=args.batch)
+    model.fast = args.path == "fast"
     stepper = Stepper(model, search)
     images = torch.randn(args.batch, 3, args.size, args.size, device=device)
     labels = torch.randint(0, args.classes, (args.batch, args.size, args.size), device=device)
     weight = time_steps(stepper.weight_step, images, labels, args.warmup, args.steps, device)
     arch = time_steps(stepper.arch_step, images, labels, args.warmup, args.steps, device)
     flops = 3 * 2 * complexity.macs  # forward + backward is about three forwards
+    calibration = calibrate(device)
     result = {
         "config": vars(args),
         "torch_threads": torch.get_num_threads(),
@@ -85,6 +107,7 @@ def run(args: argparse.Namespace) -> dict:
         "arch_step_s": summary(arch),
         "achieved_gflops": flops / 1e9 / statistics.median(weight),
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "calibration_gflops": calibration,
     }
     if device.type == "cuda":
         result["peak_gpu_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
@@ -99,10 +122,16 @@ def table(result: dict) -> str:
         ("arch step", _fmt(result["arch_step_s"])),
         ("achieved", f"{result['achieved_gflops']:.2f} GFLOP/s"),
         ("peak RSS", f"{result['peak_rss_gib']:.2f} GiB"),
+        ("calibration", _fmt_calibration(result["calibration_gflops"])),
     ]
     if "peak_gpu_gib" in result:
         rows.append(("peak GPU", f"{result['peak_gpu_gib']:.2f} GiB"))
     return "\n".join(f"{name:>14}  {value}" for name, value in rows)
+
+
+def _fmt_calibration(calibration: dict[str, float]) -> str:
+    conv, matmul = calibration["conv3x3_fwd_bwd_gflops"], calibration["matmul_gflops"]
+    return f"conv3x3 fwd+bwd {conv:.1f} GFLOP/s, matmul 2048 {matmul:.1f} GFLOP/s"
 
 
 def _fmt(times: dict[str, float]) -> str:

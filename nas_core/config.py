@@ -47,6 +47,9 @@ class SearchConfig:
     precision: str = "fp32"
     keep_checkpoints: int = 3  # the latest K epoch checkpoints are kept, plus the best
     num_workers: int = 0
+    # the batched supernet path (same parameters and, within float rounding, the same results
+    # as the reference; tests/nas_core/test_fast_path.py); False runs the reference path
+    fast_supernet: bool = True
     scale_range: tuple[float, float] = field(default=(0.5, 2.0))
 
     def __post_init__(self) -> None:

@@ -69,7 +69,8 @@ class Searcher:
         self.checkpoint_dir = Path(checkpoint_dir)
         self.callbacks = callbacks or SearchCallbacks()
         torch.manual_seed(search_config.seed)  # the supernet's initial weights, α and β
-        self.model = Supernet(supernet_config).to(resolve_device(search_config.device))
+        device = resolve_device(search_config.device)
+        self.model = Supernet(supernet_config, fast=search_config.fast_supernet).to(device)
         self.stepper = Stepper(self.model, search_config)
         self.half_a, self.half_b = batches.split_halves(len(train_source), search_config.seed)
         self._check_sizes(len(val_source))

@@ -8,6 +8,7 @@ from torch import nn
 
 from nas_core.arch import beta_mask, normalize_alphas, normalize_betas, source_levels
 from nas_core.config import SupernetConfig
+from nas_core.fast_cell import fast_node_forward
 from nas_core.ops import ReLUConvBN
 from nas_core.search_cell import SearchCell
 from nas_core.space import (
@@ -119,11 +120,16 @@ def _stem() -> nn.Sequential:
 
 
 class Supernet(nn.Module):
-    """Stem -> layers of nodes over the reachable levels -> an ASPP head per last-layer level."""
+    """Stem -> layers of nodes over the reachable levels -> an ASPP head per last-layer level.
 
-    def __init__(self, config: SupernetConfig) -> None:
+    `fast` routes each node through `fast_node_forward` (same parameters, same result, far fewer
+    kernels) instead of `Node.forward`, the reference; it can be flipped at any time.
+    """
+
+    def __init__(self, config: SupernetConfig, fast: bool = False) -> None:
         super().__init__()
         self.config = config
+        self.fast = fast
         self.arch = ArchParameters(config)
         self.stem = _stem()
         self.nodes = nn.ModuleDict()
@@ -165,14 +171,18 @@ class Supernet(nn.Module):
         prev_prev: dict[int, torch.Tensor] = {}
         prev = {0: self.stem(images)}  # only two layers of node outputs stay alive
         for layer in range(self.config.layers):
-            current = {
-                level: self.nodes[f"{layer}_{level}"](
-                    prev, prev_prev, sizes, alpha_weights, beta_weights[layer]
-                )
-                for level in reachable_levels(layer)
-            }
+            args = (prev, prev_prev, sizes, alpha_weights, beta_weights[layer])
+            current = {level: self._node(layer, level, args) for level in reachable_levels(layer)}
             prev_prev, prev = prev, current
         return self._logits(prev, images.shape[2:])
+
+    def _node(self, layer: int, level: int, args: tuple) -> torch.Tensor:
+        node = self.nodes[f"{layer}_{level}"]
+        # Below 2x2 pixels batch norm sees two values per channel and its gradient is rounding
+        # noise that the fast path's other summation order amplifies: use the reference there.
+        if self.fast and min(args[2][level]) >= 2:
+            return fast_node_forward(node, *args)
+        return node(*args)
 
     def _logits(self, last: dict[int, torch.Tensor], size: torch.Size) -> torch.Tensor:
         """Each level's logits, upsampled bilinearly to the input size, summed."""

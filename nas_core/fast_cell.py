@@ -1,0 +1,202 @@
+"""The fast path of a supernet node: a few large kernels instead of thousands of tiny ones.
+
+Same parameters and same result as `Node.forward` (the reference), computed differently:
+
+- The node's up-to-three incoming branches share the cell's weights, so they run as one call,
+  side by side in the channel axis (N, G*C, H, W); batch norm still normalises each branch alone.
+- The cell is processed state by state: once state j exists, all of its outgoing edges run at
+  once, their conv weights stacked into one grouped conv per op, and their results are added to
+  the pending block sums.
+- The leading parameter-free part of an op (the ReLU every conv op starts with, a pool) is
+  computed once per state, not once per op and edge; `none` is skipped, as in `MixedOp`.
+- The pre-previous input is the same for every branch: its edges run once, broadcast over them.
+- α is folded into each op's last batch norm as its per-channel scale.
+
+Stacked weights are assembled on the fly from the reference modules, so checkpoints are shared.
+"""
+
+import functools
+import operator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nas_core.fast_norm import branch_batch_norm, shared_batch_norm
+from nas_core.space import DIRECTIONS
+
+
+def _leaves(module: nn.Module) -> list[nn.Module]:
+    return [m for m in module.modules() if not list(m.children())]
+
+
+def _parameter_free(leaf: nn.Module) -> bool:
+    return not list(leaf.parameters()) and not list(leaf.buffers())
+
+
+class StateEdges:
+    """The outgoing edges of one state, E edges x G branches x C channels in the channel axis."""
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        edges: list[nn.Module],
+        weights: torch.Tensor,
+        branches: int,
+        repeats: int = 1,
+    ) -> None:
+        self.x, self.edges, self.weights = x, edges, weights  # weights: (E, primitives)
+        # a state shared by all of the node's branches is normalised once per branch there
+        self.branches, self.repeats = branches, repeats
+        self.prefixes: dict[tuple, torch.Tensor] = {}  # shared parameter-free prefixes
+
+    def output(self) -> torch.Tensor:
+        """sum_k α_k O_k(x) for every edge: (N, E, G*C, H, W)."""
+        primitives = self.edges[0].primitives
+        terms = [self._op(k) for k, name in enumerate(primitives) if name != "none"]
+        return functools.reduce(operator.add, terms)
+
+    def _op(self, k: int) -> torch.Tensor:
+        stacked = list(zip(*(_leaves(edge.ops[k]) for edge in self.edges), strict=True))
+        split = 0
+        while split < len(stacked) and _parameter_free(stacked[split][0]):
+            split += 1
+        alpha = self.weights[:, k]
+        if split == len(stacked):  # no weights and no BN (skip_connect): scale the shared input
+            y = self._prefix(stacked)
+            return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
+        last = stacked[-1]
+        if split == len(stacked) - 1 and isinstance(last[0], nn.BatchNorm2d) and last[0].training:
+            # a pool: every edge normalises the same tensor with the same batch statistics
+            y = self._prefix(stacked[:split])
+            y = shared_batch_norm(y, list(last), self.branches, self.repeats)
+            return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
+        y = self._replicated_prefix(stacked[:split])
+        for i, leaves in enumerate(stacked[split:], start=split):
+            scale = self._channel_scale(alpha) if i == len(stacked) - 1 else None
+            y = self._apply(leaves, y, scale)
+        if not isinstance(stacked[-1][0], nn.BatchNorm2d):
+            y = y * self._channel_scale(alpha).view(1, -1, 1, 1)
+        return y.unflatten(1, (len(self.edges), -1))
+
+    def _prefix(self, leaves: list[tuple[nn.Module, ...]]) -> torch.Tensor:
+        """The parameter-free leading leaves on the unreplicated state, computed once per state."""
+        key = tuple(repr(group[0]) for group in leaves)
+        if key not in self.prefixes:
+            y = self.x
+            for group in leaves:
+                y = group[0](y)
+            self.prefixes[key] = y
+        return self.prefixes[key]
+
+    def _replicated_prefix(self, leaves: list[tuple[nn.Module, ...]]) -> torch.Tensor:
+        key = ("replicated", *(repr(group[0]) for group in leaves))
+        if key not in self.prefixes:
+            self.prefixes[key] = self._prefix(leaves).repeat(1, len(self.edges), 1, 1)
+        return self.prefixes[key]
+
+    def _apply(
+        self, leaves: tuple[nn.Module, ...], y: torch.Tensor, scale: torch.Tensor | None
+    ) -> torch.Tensor:
+        first = leaves[0]
+        if isinstance(first, nn.Conv2d):
+            return self._conv(leaves, y)
+        if isinstance(first, nn.BatchNorm2d):
+            return branch_batch_norm(y, list(leaves), self.branches, self.repeats, scale)
+        if _parameter_free(first):  # ReLU, pools: channel-wise, so the stacking is invisible
+            return first(y)
+        raise TypeError(f"the fast path cannot stack {type(first).__name__}")
+
+    def _conv(self, convs: tuple[nn.Module, ...], y: torch.Tensor) -> torch.Tensor:
+        """One grouped conv for every edge and branch; the weights repeat over the branches."""
+        conv = convs[0]
+        if conv.bias is not None or conv.stride != (1, 1):
+            raise TypeError("the fast path expects bias-free stride-1 convs, as search builds")
+        weight = torch.stack([c.weight for c in convs]).unsqueeze(1)
+        weight = weight.expand(-1, self.branches, *conv.weight.shape).flatten(0, 2)
+        groups = conv.groups * len(convs) * self.branches
+        if conv.kernel_size == (1, 1) and groups < weight.shape[0]:
+            return _grouped_pointwise(y, weight, groups)
+        weight, padding = _crop_to_input(weight, conv.padding, conv.dilation, y.shape[2:])
+        return F.conv2d(y, weight, None, 1, padding, conv.dilation, groups)
+
+    def _channel_scale(self, alpha: torch.Tensor) -> torch.Tensor:
+        """α per edge, spread over that edge's G*C channels."""
+        channels = self.x.shape[1]
+        return alpha.view(-1, 1).expand(-1, channels).reshape(-1)
+
+
+def _grouped_pointwise(y: torch.Tensor, weight: torch.Tensor, groups: int) -> torch.Tensor:
+    """A grouped 1x1 conv as one batched matmul; CPU convs loop over such groups one by one."""
+    n, channels, height, width = y.shape
+    per_group = channels // groups
+    weight = weight.view(groups, -1, per_group)
+    out = torch.matmul(weight, y.reshape(n, groups, per_group, height * width))
+    return out.view(n, -1, height, width)
+
+
+def _crop_to_input(
+    weight: torch.Tensor, padding: tuple[int, int], dilation: tuple[int, int], size
+) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Drop the kernel taps that only ever read zero padding (on small levels, most of them).
+
+    Exact: those taps multiply zeros in the forward pass and get zero gradient in the reference.
+    """
+    crops = []
+    for pad, rate, extent in zip(padding, dilation, size, strict=True):
+        cut = max(0, (pad - extent) // rate + 1)  # taps t with t*rate - pad <= -extent
+        crops.append(cut)
+    height, width = weight.shape[2:]
+    top, left = crops
+    cropped = weight[:, :, top : height - top, left : width - left]
+    return cropped, (padding[0] - top * dilation[0], padding[1] - left * dilation[1])
+
+
+def fast_cell(
+    cell: nn.Module, s0: torch.Tensor | None, s1: torch.Tensor, branches: int, alpha_weights
+) -> list[torch.Tensor]:
+    """The cell on each of the G branches of s1 (N, G*C, H, W): the blocks, (N, G, C, H, W)."""
+    blocks_count = cell.blocks
+    pending: list[list[torch.Tensor]] = [[] for _ in range(blocks_count)]
+    states: list[tuple[torch.Tensor | None, int]] = [(s0, 1), (s1, branches)]
+    blocks = []
+    for j in range(blocks_count + 1):  # the last block feeds nothing inside the cell
+        x, state_branches = states[j]
+        if x is not None:
+            targets = range(max(0, j - 1), blocks_count)  # state j feeds blocks j-1 onwards
+            rows = [cell.offsets[i] + j for i in targets]
+            edges = [cell.edges[r] for r in rows]
+            repeats = branches // state_branches
+            group = StateEdges(x, edges, alpha_weights[rows], state_branches, repeats)
+            contributions = group.output().unflatten(2, (state_branches, -1))
+            for e, i in enumerate(targets):
+                pending[i].append(contributions[:, e])
+        if j >= 1:  # block j-1 reads states 0..j, all present now
+            block = functools.reduce(operator.add, pending[j - 1])
+            blocks.append(block)
+            states.append((block.flatten(1, 2), branches))
+    return blocks
+
+
+def fast_node_forward(
+    node: nn.Module,
+    prev: dict[int, torch.Tensor],
+    prev_prev: dict[int, torch.Tensor],
+    sizes: list[tuple[int, int]],
+    alpha_weights: torch.Tensor,
+    layer_betas: torch.Tensor,
+) -> torch.Tensor:
+    """What `Node.forward` computes, with the node's branches batched through one cell call."""
+    s0 = node.prev_prev(prev_prev[node.level]) if node.prev_prev is not None else None
+    inputs, betas = [], []
+    for key, preprocess in node.preprocess.items():
+        d = int(key)
+        step = DIRECTIONS[d]
+        x = prev[node.level - step]
+        if step == -1:  # from a coarser level: upsample to this level's exact size first
+            x = F.interpolate(x, size=sizes[node.level], mode="bilinear", align_corners=False)
+        inputs.append(preprocess(x))
+        betas.append(layer_betas[node.level - step, d])
+    blocks = fast_cell(node.cell, s0, torch.cat(inputs, dim=1), len(inputs), alpha_weights)
+    weighted = torch.stack(blocks, dim=1) * torch.stack(betas).view(1, 1, -1, 1, 1, 1)
+    return weighted.sum(dim=2).flatten(1, 2)

@@ -1,0 +1,101 @@
+"""Batch norm over stacked edges and branches, equal to the reference's one-branch-at-a-time BNs.
+
+The fast path lays a state's outgoing edges and a node's incoming branches side by side in the
+channel axis, (N, E*G*C, H, W), so a plain channel-wise batch norm normalises each (edge, branch)
+chunk with its own statistics, exactly as the reference does when it applies the cell once per
+branch. The running statistics are then advanced as if the reference's sequential updates had
+run: after T updates with momentum m, r_T = (1-m)^T r_0 + sum_t m (1-m)^(T-1-t) s_t.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def branch_batch_norm(
+    x: torch.Tensor,
+    norms: list[nn.BatchNorm2d],
+    branches: int,
+    repeats: int,
+    weight: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Normalise x (N, E*G*C, H, W) with the E edges' BNs (affine=False), G branches each.
+
+    `repeats` counts how often the reference applies each branch chunk: a cell input shared by
+    every branch is computed once here but normalised G times there. `weight` (E*G*C,) scales the
+    output, which folds the op's α into the normalisation kernel.
+    """
+    first = _checked(norms)
+    if not first.track_running_stats:  # batch statistics only (validation): nothing to advance
+        return F.batch_norm(x, None, None, weight, None, True, 0.0, first.eps)
+    if not first.training:
+        mean = _stacked(norms, "running_mean", branches)
+        var = _stacked(norms, "running_var", branches)
+        return F.batch_norm(x, mean, var, weight, None, False, 0.0, first.eps)
+    # momentum 1 makes F.batch_norm write this batch's mean and unbiased variance into them
+    batch_mean = first.running_mean.new_zeros(x.shape[1])
+    batch_var = first.running_var.new_ones(x.shape[1])
+    out = F.batch_norm(x, batch_mean, batch_var, weight, None, True, 1.0, first.eps)
+    _advance_running_stats(norms, batch_mean, batch_var, branches, repeats)
+    return out
+
+
+def shared_batch_norm(
+    x: torch.Tensor, norms: list[nn.BatchNorm2d], branches: int, repeats: int
+) -> torch.Tensor:
+    """Train mode, x (N, G*C, H, W) read by all E edges: their BNs agree, so normalise once.
+
+    Saves replicating x E times (and keeping those copies for the backward pass).
+    """
+    first = _checked(norms)
+    if not first.track_running_stats:
+        return F.batch_norm(x, None, None, None, None, True, 0.0, first.eps)
+    batch_mean = first.running_mean.new_zeros(x.shape[1])
+    batch_var = first.running_var.new_ones(x.shape[1])
+    out = F.batch_norm(x, batch_mean, batch_var, None, None, True, 1.0, first.eps)
+    edges = len(norms)
+    _advance_running_stats(
+        norms, batch_mean.repeat(edges), batch_var.repeat(edges), branches, repeats
+    )
+    return out
+
+
+def _checked(norms: list[nn.BatchNorm2d]) -> nn.BatchNorm2d:
+    first = norms[0]
+    if first.track_running_stats and first.momentum is None:
+        raise ValueError("the fast path needs a BN momentum (cumulative averages are not mirrored)")
+    return first
+
+
+def _stacked(norms: list[nn.BatchNorm2d], name: str, branches: int) -> torch.Tensor:
+    """The edges' buffers, each repeated once per branch: (E*G*C,)."""
+    stats = torch.stack([getattr(bn, name) for bn in norms])
+    return stats.unsqueeze(1).expand(-1, branches, -1).reshape(-1)
+
+
+@torch.no_grad()
+def _advance_running_stats(
+    norms: list[nn.BatchNorm2d],
+    batch_mean: torch.Tensor,
+    batch_var: torch.Tensor,
+    branches: int,
+    repeats: int,
+) -> None:
+    momentum, steps = norms[0].momentum, branches * repeats
+    coefficients = batch_mean.new_tensor(update_coefficients(momentum, branches, repeats))
+    for name, fresh in (("running_mean", batch_mean), ("running_var", batch_var)):
+        buffers = [getattr(bn, name) for bn in norms]
+        per_branch = fresh.view(len(norms), branches, -1)
+        updated = torch.stack(buffers) * (1 - momentum) ** steps
+        updated += torch.einsum("egc,g->ec", per_branch, coefficients)
+        torch._foreach_copy_(buffers, list(updated.unbind(0)))
+    torch._foreach_add_([bn.num_batches_tracked for bn in norms], steps)
+
+
+def update_coefficients(momentum: float, branches: int, repeats: int) -> list[float]:
+    """Weight of each branch's batch statistic after branches*repeats sequential updates."""
+    steps = branches * repeats
+    return [
+        sum(momentum * (1 - momentum) ** (steps - 1 - g * repeats - k) for k in range(repeats))
+        for g in range(branches)
+    ]

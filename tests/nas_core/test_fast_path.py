@@ -1,0 +1,132 @@
+"""The fast path computes what the reference computes, from the very same parameters.
+
+One supernet, run with `fast` off and on from the same starting state: logits, every gradient
+and the BN running statistics must agree (float64, so the tolerance can be tight).
+"""
+
+import contextlib
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nas_core import Supernet, SupernetConfig
+from nas_core.fast_norm import update_coefficients
+from nas_core.searcher import batch_statistics
+
+# Every level keeps at least 2x2 pixels: batch norm over two values per channel (1x1 pixels,
+# batch 2) has a vanishing true gradient, and both paths would only compare rounding noise.
+CONFIGS = {
+    "blocks5": (SupernetConfig(num_classes=3, layers=4, filter_multiplier=2), (33, 29)),
+    "blocks3": (SupernetConfig(num_classes=4, layers=3, filter_multiplier=3, blocks=3), (41, 35)),
+    "subset": (
+        SupernetConfig(
+            num_classes=3,
+            layers=2,
+            filter_multiplier=2,
+            blocks=2,
+            primitives=("skip_connect", "none", "dil_conv_5x5", "avg_pool_3x3", "sep_conv_3x3"),
+        ),
+        (21, 18),
+    ),
+}
+TOLERANCE = {"rtol": 1e-9, "atol": 1e-11}
+
+
+def _run(net: Supernet, state: dict, fast: bool, images, labels) -> dict[str, dict]:
+    """Forward and backward from `state`; what comes out, every gradient, every buffer."""
+    net.load_state_dict(state)
+    net.fast = fast
+    net.zero_grad(set_to_none=True)
+    logits = net(images)
+    F.cross_entropy(logits, labels).backward()
+    grads = {name: p.grad for name, p in net.named_parameters() if p.requires_grad}
+    buffers = {name: b.clone() for name, b in net.named_buffers()}
+    return {"logits": {"": logits.detach()}, "grads": grads, "buffers": buffers}
+
+
+def _assert_same(reference: dict, fast: dict) -> None:
+    for kind, expected in reference.items():
+        assert expected.keys() == fast[kind].keys()
+        for name, want in expected.items():
+            got = fast[kind][name]
+            assert (want is None) == (got is None), f"{kind} {name}: gradient only in one path"
+            if want is not None:
+                torch.testing.assert_close(got, want, **TOLERANCE, msg=f"{kind} {name}")
+
+
+def _compare(key: str, train: bool, frozen: str | None = None, batch_stats: bool = False) -> None:
+    config, size = CONFIGS[key]
+    torch.manual_seed(0)
+    net = Supernet(config).double().train(train)
+    for param in {"weights": net.weight_parameters(), "arch": net.arch_parameters()}.get(
+        frozen, []
+    ):
+        param.requires_grad_(False)
+    state = copy.deepcopy(net.state_dict())
+    images = torch.randn(2, 3, *size, dtype=torch.float64)
+    labels = torch.randint(0, config.num_classes, (2, *size))
+    with batch_statistics(net) if batch_stats else contextlib.nullcontext():
+        reference = _run(net, state, False, images, labels)
+        _assert_same(reference, _run(net, state, True, images, labels))
+
+
+@pytest.mark.parametrize("key", list(CONFIGS))
+def test_train_mode_matches_the_reference_with_running_statistics(key: str) -> None:
+    _compare(key, train=True)
+
+
+def test_eval_mode_matches_the_reference() -> None:
+    _compare("blocks5", train=False)
+
+
+def test_validation_with_batch_statistics_matches_the_reference() -> None:
+    """The Searcher validates with batch statistics and leaves the running ones alone."""
+    _compare("blocks5", train=True, batch_stats=True)
+
+
+def test_an_architecture_step_builds_the_same_arch_gradients() -> None:
+    """Weights frozen, as in the Stepper's architecture step: only α and β get gradients."""
+    _compare("blocks3", train=True, frozen="weights")
+
+
+def test_update_coefficients_replay_sequential_updates() -> None:
+    momentum, start, stats = 0.1, 0.7, [0.3, -1.2, 2.5]
+    for branches, repeats in ((3, 1), (1, 3), (2, 1), (1, 1)):
+        sequence = [s for s in stats[:branches] for _ in range(repeats)]
+        running = start
+        for stat in sequence:
+            running = (1 - momentum) * running + momentum * stat
+        coefficients = update_coefficients(momentum, branches, repeats)
+        replayed = (1 - momentum) ** len(sequence) * start + sum(
+            c * s for c, s in zip(coefficients, stats, strict=False)
+        )
+        assert replayed == pytest.approx(running, rel=1e-12)
+
+
+def test_fast_is_a_switch_on_one_set_of_parameters() -> None:
+    config, _ = CONFIGS["blocks3"]
+    reference, fast = Supernet(config), Supernet(config, fast=True)
+    assert reference.state_dict().keys() == fast.state_dict().keys()
+    assert fast.fast and not reference.fast
+
+
+def test_levels_below_two_pixels_fall_back_to_the_reference() -> None:
+    """At 16 px the 1/16 level is 1x1: its nodes run the reference code, the rest run fast.
+
+    (Run fast there, their gradients came out orders of magnitude off and not repeatable.)
+    """
+    torch.manual_seed(0)
+    net = Supernet(SupernetConfig(num_classes=3, layers=2, filter_multiplier=2)).double()
+    state = copy.deepcopy(net.state_dict())
+    images = torch.randn(2, 3, 16, 16, dtype=torch.float64)
+    labels = torch.randint(0, 3, (2, 16, 16))
+    reference, fast = (_run(net, state, path, images, labels) for path in (False, True))
+    # The 1x1 node's BN amplifies 1e-14 differences from the faster nodes feeding it, so
+    # compare each tensor against its own scale rather than element by element.
+    for kind, expected in reference.items():
+        for name, want in expected.items():
+            if want is not None:
+                error = (fast[kind][name].double() - want.double()).abs().max()
+                assert error <= 1e-7 * want.double().abs().max() + 1e-12, f"{kind} {name}: {error}"
