@@ -34,6 +34,7 @@ class SearchSummary(BaseModel):
     id: str
     state: State
     attempts: int
+    lost_attempts: int  # attempts that ended without a result; ADL_MAX_ATTEMPTS of them fail it
     error: str | None
     created_at: datetime
     updated_at: datetime

@@ -37,6 +37,23 @@ class SearchFinishedError(ConflictError):
     code = "search_finished"
 
 
+class NotPausedError(ConflictError):
+    code = "not_paused"
+
+
+class StaleAttemptError(ConflictError):
+    """A worker's write from an attempt that no longer owns the search (its lease expired and
+    the search was re-queued, paused or finished without it): refused, the worker must stop."""
+
+    code = "stale_attempt"
+
+    def __init__(self, search_id: str, attempt: int, current: int, state: str) -> None:
+        super().__init__(
+            f"search {search_id} is {state} at attempt {current}; attempt {attempt} lost it",
+            state=state,
+        )
+
+
 class GenotypeNotReadyError(ConflictError):
     code = "genotype_not_ready"
 

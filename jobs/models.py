@@ -40,7 +40,10 @@ class Search(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     state: Mapped[str] = mapped_column(String(16), index=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims; the fencing token
+    # Attempts that ended without an outcome (a worker died, a database or broker blip); the
+    # search fails once they reach ADL_MAX_ATTEMPTS. Pauses and warm shutdowns don't count.
+    lost_attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 from jobs.db import utcnow
 from jobs.errors import NotFoundError
 from jobs.models import Artifact, IdempotencyKey, Search, SearchEvent
-from jobs.states import State, check_transition
+from jobs.states import LIVE, State, check_transition
 
 
 def add_search(session: Session, search_id: str, spec: dict[str, Any]) -> Search:
-    search = Search(id=search_id, state=State.QUEUED, spec=spec, attempts=0, last_event_seq=0)
+    search = Search(
+        id=search_id, state=State.QUEUED, spec=spec, attempts=0, lost_attempts=0, last_event_seq=0
+    )
     session.add(search)
     session.flush()
     append_event(session, search_id, "status", {"state": State.QUEUED})
@@ -146,7 +148,7 @@ def add_idempotency_key(session: Session, key: str, request_sha256: str, search_
 
 def expired_leases(session: Session, now: datetime | None = None) -> list[Search]:
     query = select(Search).where(
-        Search.state.in_([State.RUNNING, State.CANCELLING]),
+        Search.state.in_(LIVE),
         Search.lease_expires_at < (now or utcnow()),
     )
     return list(session.scalars(query.with_for_update()))

@@ -23,6 +23,7 @@ from jobs.errors import (
     IdempotencyKeyReusedError,
     InvalidRequestError,
     NotFoundError,
+    NotPausedError,
     SearchFinishedError,
 )
 from jobs.models import Artifact, Search, SearchEvent
@@ -94,18 +95,50 @@ def _enqueue(session: Session, queue: QueueClient, search_id: str) -> None:
 
 
 def cancel_search(session: Session, search_id: str) -> Search:
-    """A queued search is cancelled at once; a running one is asked to stop (the worker saves a
-    checkpoint at its next step and finishes the cancel)."""
+    """A queued or paused search is cancelled at once; a running (or pausing) one is asked to
+    stop (the worker saves a checkpoint at its next step and finishes the cancel)."""
     search = repository.get_search(session, search_id, lock=True)
     if search.state in TERMINAL:
         raise SearchFinishedError(f"search {search_id} already {search.state}", state=search.state)
-    if search.state == State.QUEUED:
+    if search.state in (State.QUEUED, State.PAUSED):
         repository.transition(
             session, search, State.CANCELLED, cancel_requested=True, finished_at=utcnow()
         )
-    elif search.state == State.RUNNING:
+    elif search.state in (State.RUNNING, State.PAUSING):
         repository.transition(session, search, State.CANCELLING, cancel_requested=True)
     session.commit()
+    return search
+
+
+def pause_search(session: Session, search_id: str) -> Search:
+    """A queued search is paused at once; a running one is asked to pause (the worker saves a
+    checkpoint at its next step and lets go). Asking again while it pauses changes nothing."""
+    search = repository.get_search(session, search_id, lock=True)
+    if search.state not in (State.PAUSING, State.PAUSED):
+        target = State.PAUSED if search.state == State.QUEUED else State.PAUSING
+        repository.transition(session, search, target)
+        session.commit()
+    return search
+
+
+def resume_search(session: Session, queue: QueueClient, search_id: str) -> Search:
+    """paused -> queued, sent to the queue again; the worker continues from the checkpoint."""
+    search = repository.get_search(session, search_id, lock=True)
+    if search.state != State.PAUSED:
+        raise NotPausedError(
+            f"search {search_id} is {search.state}; only a paused search can be resumed",
+            state=search.state,
+        )
+    repository.transition(session, search, State.QUEUED)
+    session.commit()
+    try:
+        queue.send_run_search(search_id)
+    except BrokerUnavailableError:
+        # Nothing will run it: stay paused, so the client can simply resume again.
+        search = repository.get_search(session, search_id, lock=True)
+        repository.transition(session, search, State.PAUSED)
+        session.commit()
+        raise
     return search
 
 

@@ -77,18 +77,40 @@ def postgres_server() -> Iterator[str]:
 
 @contextlib.contextmanager
 def _throwaway_postgres() -> Iterator[str]:
-    folder = Path(tempfile.mkdtemp(prefix="adl-pg-", dir="/tmp"))  # readable by user postgres
-    data, port = folder / "data", free_port()
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 {FAST_BUT_UNSAFE}"
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-    _pg_tool("initdb", "-D", data, "-U", "postgres", "--auth=trust")
-    _pg_tool("pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start")
+    server = ThrowawayPostgres()
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server.url
     finally:
-        _pg_tool("pg_ctl", "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+        server.close()
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL server of our own in a temporary folder, which a test may restart freely."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="adl-pg-", dir="/tmp"))  # user postgres reads
+        self.data, self.port = self.folder / "data", free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+        _pg_tool("initdb", "-D", self.data, "-U", "postgres", "--auth=trust")
+        self.start()
+
+    @property
+    def url(self) -> str:
+        """The admin URL (database `postgres`)."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 {FAST_BUT_UNSAFE}"
+        _pg_tool("pg_ctl", "-D", self.data, "-o", options, "-l", self.folder / "log", "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        _pg_tool("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop("immediate")
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _pg_tool(name: str, *args: object) -> None:
@@ -105,35 +127,49 @@ def redis_server() -> Iterator[str]:
         yield url
         return
     log.warning("no Redis at %s; starting a throwaway one", url)
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
-    port = free_port()
-    folder = tempfile.mkdtemp(prefix="adl-redis-")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            folder,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
+    server = ThrowawayRedis(persistent=False)
     try:
-        wait_until(lambda: redis_answers(url), 30, "the throwaway redis-server")
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)
+        server.close()
+
+
+class ThrowawayRedis:
+    """A redis-server of our own, which a test may stop and start again on the same port.
+    `persistent`: an append-only file that is fsynced on every write, as a production broker
+    keeps one, so queued tasks outlive a restart."""
+
+    def __init__(self, persistent: bool) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
+        self.folder, self.port = tempfile.mkdtemp(prefix="adl-redis-"), free_port()
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else []
+        self.command = [
+            *(binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
+            *(persistence or ["--appendonly", "no"]),
+            *("--dir", self.folder),
+        ]
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
+        wait_until(lambda: redis_answers(self.url), 30, "the throwaway redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -1,5 +1,7 @@
 """nas_core's callbacks, written into the search's rows: throttled progress (which renews the
-lease), per-epoch metrics and genotypes, checkpoints as artifacts, and the stop check."""
+lease), per-epoch metrics and genotypes, checkpoints as artifacts, and the stop check. Every write
+names this attempt; once another attempt owns the search they raise StaleAttemptError, which
+ends the search loop without another write."""
 
 import math
 import threading
@@ -30,7 +32,7 @@ class SearchBridge:
         self._search_id, self._attempt = search_id, attempt
         self._shutdown, self._clock = shutdown, clock
         self._last_progress = self._last_cancel_check = -math.inf
-        self._cancel = False
+        self._stop = False
 
     def callbacks(self) -> SearchCallbacks:
         return SearchCallbacks(
@@ -71,10 +73,14 @@ class SearchBridge:
             "betas": info.betas,
         }
         with unit_of_work(self._sessions) as session:
-            lifecycle.renew_lease(
-                session, self._search_id, self._attempt, self._settings.lease_seconds
+            lifecycle.record_epoch(
+                session,
+                self._search_id,
+                self._attempt,
+                self._settings.lease_seconds,
+                metrics,
+                genotype,
             )
-            lifecycle.record_epoch(session, self._search_id, metrics, genotype)
 
     def on_checkpoint(self, info: CheckpointInfo) -> None:
         checkpoint = {
@@ -88,19 +94,25 @@ class SearchBridge:
         removed = [Path(path) for path in info.removed]
         with unit_of_work(self._sessions) as session:
             lifecycle.record_checkpoint(
-                session, self._settings.artifact_root, self._search_id, checkpoint, removed
+                session,
+                self._settings.artifact_root,
+                self._search_id,
+                self._attempt,
+                checkpoint,
+                removed,
             )
 
     def should_stop(self) -> bool:
-        """True on worker shutdown or a cancel request; reads the row at most once a second."""
+        """True on worker shutdown or a cancel or pause request; reads the row at most once a
+        second (and raises StaleAttemptError when another attempt owns the search)."""
         if self._shutdown.is_set():
             return True
         now = self._clock()
         if now - self._last_cancel_check >= self._settings.cancel_check_seconds:
             self._last_cancel_check = now
             with self._sessions() as session:
-                self._cancel = lifecycle.cancel_requested(session, self._search_id)
-        return self._cancel
+                self._stop = lifecycle.stop_requested(session, self._search_id, self._attempt)
+        return self._stop
 
 
 def progress_data(info: StepInfo) -> dict[str, Any]:

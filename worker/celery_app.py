@@ -47,7 +47,7 @@ def _start_lease_reaper(**_: Any) -> None:
 def _reap_until_shutdown() -> None:
     """Searches whose worker died (lease expired) go back to the queue: checked when the worker
     starts and every third of a lease after. Any worker may do it; the row lock keeps it once."""
-    interval = max(10.0, get_settings().lease_seconds / 3)
+    interval = max(2.0, get_settings().lease_seconds / 3)
     while True:
         try:
             requeue_orphans()

@@ -4,12 +4,10 @@ import logging
 
 from celery import Task
 from celery.exceptions import Reject
-from sqlalchemy.orm import Session, sessionmaker
 
 from jobs import lifecycle
 from jobs.db import session_factory, unit_of_work
-from jobs.errors import NotFoundError
-from jobs.lifecycle import LeaseLostError
+from jobs.errors import NotFoundError, StaleAttemptError
 from jobs.queue import RUN_SEARCH
 from jobs.settings import Settings, get_settings
 from jobs.spec import SearchSpec
@@ -20,9 +18,13 @@ from worker.celery_app import SHUTDOWN, app
 from worker.failures import RETRYABLE, classify
 
 log = logging.getLogger(__name__)
+STOPPED = "stopped at a step boundary after saving a checkpoint (a pause, a cancel or a shutdown)"
+BLIP = "a database or broker blip; retrying"
 
 
-@app.task(name=RUN_SEARCH, bind=True, acks_late=True, reject_on_worker_lost=True)
+# max_retries=None: how often a search may be retried is counted in its row (lost_attempts),
+# not per message; a message that ran out of retries would leave a queued search unsent.
+@app.task(name=RUN_SEARCH, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def run_search(self: Task, search_id: str) -> str:
     """Returns what happened, for the worker log."""
     if SHUTDOWN.is_set():  # received during a warm shutdown: leave it for the next worker
@@ -41,28 +43,36 @@ def run_search(self: Task, search_id: str) -> str:
         raise self.retry(exc=exc, countdown=10) from exc
     if search is None:
         return "skipped"  # a duplicate delivery, or a search that is no longer queued
+    log.info("search %s: attempt %d claimed", search_id, search.attempts)
     return _attempt(
         self, settings, search_id, SearchSpec.model_validate(search.spec), search.attempts
     )
 
 
 def _attempt(task: Task, settings: Settings, search_id: str, spec: SearchSpec, attempt: int) -> str:
+    try:
+        return _run(task, settings, search_id, spec, attempt)
+    except StaleAttemptError as exc:  # written off: the row belongs to another attempt now
+        log.warning("search %s: %s; stopping without another write", search_id, exc.detail)
+        return "stale"
+
+
+def _run(task: Task, settings: Settings, search_id: str, spec: SearchSpec, attempt: int) -> str:
     sessions = session_factory(settings.database_url)
     try:
         result = pipeline.run(sessions, settings, search_id, spec, attempt, SHUTDOWN)
-    except LeaseLostError:
-        log.warning("search %s: lease lost to another attempt; leaving it alone", search_id)
-        return "lease lost"
+    except StaleAttemptError:
+        raise
     except Exception as exc:  # noqa: BLE001 -- every failure is classified and recorded
-        return _fail_or_retry(task, settings, search_id, spec, exc)
-    return _conclude(settings, search_id, result)
+        return _fail_or_retry(task, settings, search_id, attempt, spec, exc)
+    return _conclude(settings, search_id, attempt, result)
 
 
-def _conclude(settings: Settings, search_id: str, result: SearchResult) -> str:
+def _conclude(settings: Settings, search_id: str, attempt: int, result: SearchResult) -> str:
     sessions = session_factory(settings.database_url)
     with unit_of_work(sessions) as session:
-        if result.stopped:
-            state = lifecycle.hand_back(session, search_id, "the worker shut down; resumes later")
+        if result.stopped:  # a cancel, a pause or a warm shutdown
+            state = lifecycle.hand_back(session, search_id, attempt, STOPPED, lost=False)
         else:
             genotype = {
                 **result.genotype.to_dict(),
@@ -70,7 +80,7 @@ def _conclude(settings: Settings, search_id: str, result: SearchResult) -> str:
                 "epochs": result.epochs_completed,
                 "best_miou": result.best_miou,
             }
-            lifecycle.finish(session, settings.artifact_root, search_id, genotype)
+            lifecycle.finish(session, settings.artifact_root, search_id, attempt, genotype)
             state = State.SUCCEEDED
     if state == State.QUEUED:  # shut down mid-search: the message goes back to the queue
         raise Reject(f"worker shutting down; search {search_id} resumes later", requeue=True)
@@ -78,27 +88,24 @@ def _conclude(settings: Settings, search_id: str, result: SearchResult) -> str:
 
 
 def _fail_or_retry(
-    task: Task, settings: Settings, search_id: str, spec: SearchSpec, exc: Exception
+    task: Task, settings: Settings, search_id: str, attempt: int, spec: SearchSpec, exc: Exception
 ) -> str:
     failure = classify(exc, spec)
     sessions = session_factory(settings.database_url)
-    if failure.retryable and task.request.retries < settings.max_attempts:
-        log.warning("search %s: %s", search_id, failure.message)
-        raise task.retry(exc=exc, countdown=_backoff(sessions, search_id, task, settings))
-    log.error("search %s failed: %s", search_id, failure.message, exc_info=exc)
-    with unit_of_work(sessions) as session:
-        lifecycle.fail(session, search_id, failure.message)
-    return State.FAILED
-
-
-def _backoff(
-    sessions: sessionmaker[Session], search_id: str, task: Task, settings: Settings
-) -> int:
-    """Hand the search back now when the database answers; else wait out the lease, after
-    which the next attempt may take it over."""
+    if not failure.retryable:
+        log.error("search %s failed: %s", search_id, failure.message, exc_info=exc)
+        with unit_of_work(sessions) as session:
+            lifecycle.fail(session, search_id, attempt, failure.message)
+        return State.FAILED
+    log.warning("search %s: %s", search_id, failure.message)
     try:
         with unit_of_work(sessions) as session:
-            lifecycle.hand_back(session, search_id, "a database or broker blip; retrying")
+            state = lifecycle.hand_back(session, search_id, attempt, BLIP, lost=True)
     except RETRYABLE:
-        return settings.lease_seconds + 10
-    return 10 * 2**task.request.retries
+        # The database is still away: retry once the lease has run out, when the claim may
+        # take the search over (and counts this attempt as lost).
+        raise task.retry(exc=exc, countdown=settings.lease_seconds + 10) from exc
+    if state != State.QUEUED:  # a pending cancel or pause completed instead
+        return state
+    # The retry's claim fails the search once its lost attempts reach ADL_MAX_ATTEMPTS.
+    raise task.retry(exc=exc, countdown=min(5 * 2**task.request.retries, 300))

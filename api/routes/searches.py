@@ -1,4 +1,4 @@
-"""Submit, list, inspect and cancel searches."""
+"""Submit, list, inspect, cancel, pause and resume searches."""
 
 from typing import Annotated
 
@@ -58,8 +58,35 @@ def get_search(search_id: str, session: SessionDep) -> SearchDetail:
     response_model=SearchDetail,
 )
 def cancel_search(search_id: str, session: SessionDep) -> SearchDetail:
-    """Queued: cancelled at once. Running: stops at its next step, after a checkpoint."""
+    """Queued or paused: cancelled at once. Running or pausing: stops at its next step, after
+    a checkpoint."""
     return _detail(session, service.cancel_search(session, search_id))
+
+
+@router.post(
+    "/searches/{search_id}/pause",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SearchDetail,
+    responses={409: {"description": "the search is cancelling or finished"}},
+)
+def pause_search(search_id: str, session: SessionDep) -> SearchDetail:
+    """Queued: paused at once. Running: `pausing` until the worker has saved a checkpoint at
+    its next step and let go, then `paused`. Asking again while pausing or paused is a no-op."""
+    return _detail(session, service.pause_search(session, search_id))
+
+
+@router.post(
+    "/searches/{search_id}/resume",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SearchDetail,
+    responses={
+        409: {"description": "the search is not paused (code `not_paused`)"},
+        503: {"description": "the task queue is unreachable; the search stays paused"},
+    },
+)
+def resume_search(search_id: str, session: SessionDep, queue: QueueDep) -> SearchDetail:
+    """Paused: queued again; a worker continues it from its latest verified checkpoint."""
+    return _detail(session, service.resume_search(session, queue, search_id))
 
 
 def _detail(session: SessionDep, search: Search) -> SearchDetail:

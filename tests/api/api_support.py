@@ -47,7 +47,7 @@ def run_until_epoch(sessions: sessionmaker[Session], search_id: str, epochs_done
         genotype = {"epoch": epoch, "genotype": genotype_doc(level=epoch % 2)}
         with unit_of_work(sessions) as session:
             lifecycle.record_progress(session, search_id, attempt, 60, progress)
-            lifecycle.record_epoch(session, search_id, metrics, genotype)
+            lifecycle.record_epoch(session, search_id, attempt, 60, metrics, genotype)
     return attempt
 
 

@@ -23,15 +23,15 @@ def test_a_running_search_is_asked_to_stop(
     client: TestClient, submit: Callable[..., str], sessions: sessionmaker[Session]
 ) -> None:
     search_id = submit()
-    run_until_epoch(sessions, search_id, epochs_done=1)
+    attempt = run_until_epoch(sessions, search_id, epochs_done=1)
     response = client.post(f"/searches/{search_id}/cancel")
     assert response.status_code == 202
     assert (response.json()["state"], response.json()["cancel_requested"]) == ("cancelling", True)
     assert client.post(f"/searches/{search_id}/cancel").status_code == 202  # asking again is fine
     with sessions() as session:
-        assert lifecycle.cancel_requested(session, search_id)
+        assert lifecycle.stop_requested(session, search_id, attempt)
     with unit_of_work(sessions) as session:  # what the worker does at its next step
-        lifecycle.hand_back(session, search_id, "stopped")
+        lifecycle.hand_back(session, search_id, attempt, "stopped", lost=False)
     assert client.get(f"/searches/{search_id}").json()["state"] == "cancelled"
 
 

@@ -27,9 +27,9 @@ def finished_search(
     submit: Callable[..., str], sessions: sessionmaker[Session], message: str = "boom"
 ) -> str:
     search_id = submit()
-    run_until_epoch(sessions, search_id, epochs_done=1)
+    attempt = run_until_epoch(sessions, search_id, epochs_done=1)
     with unit_of_work(sessions) as session:
-        lifecycle.fail(session, search_id, message)
+        lifecycle.fail(session, search_id, attempt, message)
     return search_id
 
 

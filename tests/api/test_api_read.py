@@ -39,7 +39,7 @@ def test_list_filters_by_state(client: TestClient, submit: Callable[..., str]) -
 
 
 @pytest.mark.parametrize(
-    "params", [{"cursor": "not-a-cursor"}, {"state": "paused"}, {"limit": 0}, {"limit": 101}]
+    "params", [{"cursor": "not-a-cursor"}, {"state": "sleeping"}, {"limit": 0}, {"limit": 101}]
 )
 def test_bad_list_parameters_are_422s(client: TestClient, params: dict) -> None:
     response = client.get("/searches", params=params)
@@ -81,14 +81,15 @@ def test_the_final_genotype_after_success(
     settings: Settings,
 ) -> None:
     search_id = submit()
-    run_until_epoch(sessions, search_id, epochs_done=2)
+    attempt = run_until_epoch(sessions, search_id, epochs_done=2)
     with unit_of_work(sessions) as session:
-        lifecycle.finish(session, settings.artifact_root, search_id, genotype_doc(1))
+        lifecycle.finish(session, settings.artifact_root, search_id, attempt, genotype_doc(1))
     assert client.get(f"/searches/{search_id}/genotype").json() == genotype_doc(1)
     assert client.get(f"/searches/{search_id}").json()["finished_at"] is not None
 
 
 def write_checkpoint(settings: Settings, sessions: sessionmaker[Session], search_id: str) -> bytes:
+    attempt = run_until_epoch(sessions, search_id, epochs_done=1)
     content = b"weights" * 1000
     path = settings.artifact_root / search_id / "checkpoints" / "epoch-0001.pt"
     path.parent.mkdir(parents=True)
@@ -101,7 +102,9 @@ def write_checkpoint(settings: Settings, sessions: sessionmaker[Session], search
         "sha256": hashlib.sha256(content).hexdigest(),
     }
     with unit_of_work(sessions) as session:
-        lifecycle.record_checkpoint(session, settings.artifact_root, search_id, checkpoint, [])
+        lifecycle.record_checkpoint(
+            session, settings.artifact_root, search_id, attempt, checkpoint, []
+        )
     return content
 
 

@@ -3,11 +3,13 @@ test moves by hand (throttling is about counts per interval, not wall time)."""
 
 import threading
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from worker_support import queued_search
 
 from jobs import lifecycle, repository, service
 from jobs.db import unit_of_work
+from jobs.errors import StaleAttemptError
 from jobs.settings import Settings
 from nas_core import StepInfo
 from worker.bridge import SearchBridge, finite
@@ -90,3 +92,28 @@ def test_a_worker_shutdown_stops_without_a_query(
 
 def test_finite_turns_nan_and_infinity_into_null() -> None:
     assert [finite(v) for v in (1.5, float("nan"), float("-inf"), None)] == [1.5, None, None, None]
+
+
+def test_a_written_off_attempt_stops_without_writing(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    bridge = running_bridge(sessions, settings, Clock(), threading.Event())
+    with unit_of_work(sessions) as session:  # its lease ran out and attempt 2 took over
+        search = repository.get_search(session, "s-1", lock=True)
+        lifecycle.release(session, search, reason=lifecycle.LEASE_EXPIRED, lost=True)
+    with unit_of_work(sessions) as session:
+        lifecycle.claim(session, "s-1", 60, 3)
+    with pytest.raises(StaleAttemptError):
+        bridge.should_stop()
+    with pytest.raises(StaleAttemptError):
+        bridge.on_step(step(1))
+    assert progress_events(sessions) == []
+
+
+def test_a_pause_request_stops_the_loop(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    bridge = running_bridge(sessions, settings, Clock(), threading.Event())
+    with sessions() as session:
+        service.pause_search(session, "s-1")
+    assert bridge.should_stop() is True
