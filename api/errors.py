@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from jobs.db import DATABASE_UNAVAILABLE
 from jobs.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,14 @@ async def http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, exc.detail)
 
 
+async def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """The database is down or restarting: nothing the client did; worth a retry shortly."""
+    log.warning("database unavailable: %s", type(exc).__name__)
+    response = error_response(503, "database_unavailable", "the database is unavailable; retry")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal_error", "an unexpected error; the server log has it")
@@ -57,4 +66,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, database_unavailable)
     app.add_exception_handler(Exception, unexpected_error)

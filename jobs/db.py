@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# the database is away (down, restarting, unreachable): a 503 to clients, a retry to workers
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (exc.OperationalError, exc.InterfaceError)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -30,6 +30,17 @@ def test_readyz_is_503_when_the_broker_is_down(settings: Settings) -> None:
     assert detail["broker"].startswith("error")
 
 
+def test_a_database_outage_answers_503_not_500(settings: Settings) -> None:
+    dead = settings.model_copy(
+        update={"database_url": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none"}
+    )
+    with TestClient(create_app(dead)) as client:
+        response = client.get("/searches")
+    assert response.status_code == 503
+    assert response.json()["error"] == "database_unavailable"
+    assert response.headers["Retry-After"] == "5"
+
+
 def test_openapi_documents_the_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/searches", "/searches/{search_id}/events", "/searches/{search_id}/cancel"} <= set(
