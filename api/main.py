@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from api import errors
 from api.deps import require_token
-from api.routes import artifacts, events, health, searches
+from api.routes import architecture, artifacts, dashboard, events, health, searches
 from jobs.db import session_factory
 from jobs.queue import QueueClient
 from jobs.settings import Settings, get_settings
@@ -31,10 +31,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     protected = APIRouter(dependencies=[Depends(require_token)])
-    for module in (searches, events, artifacts):
+    for module in (searches, events, artifacts, architecture, dashboard):
         protected.include_router(module.router)
     app.include_router(protected)
     app.include_router(health.router)
+    app.include_router(dashboard.pages)
+    dashboard.mount_static(app)
     return app
 
 
