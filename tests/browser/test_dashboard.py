@@ -140,12 +140,20 @@ def assert_beta_widths(page: Page, betas: list[Any]) -> None:
         assert float(edge.get_attribute("stroke-width")) == pytest.approx(0.5 + 6 * beta, abs=0.01)
 
 
-def test_a_running_search_is_cancelled_from_its_page(
+def test_a_running_search_is_paused_resumed_and_cancelled_from_its_page(
     page: Page, service: Server, api: httpx.Client
 ) -> None:
     page.goto(f"{service.base_url}/ui/searches/{ids['B']}")
-    expect(page.locator("body")).to_have_attribute("data-state", "running", timeout=FINISHED)
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-state", "running", timeout=FINISHED)
     expect(page.locator("#progress-text")).to_contain_text("step", timeout=FINISHED)
+    page.get_by_role("button", name="Pause").click()
+    expect(body).to_have_attribute("data-state", "paused", timeout=FINISHED)
+    expect(page.locator("#pause")).to_be_hidden()
+    page.get_by_role("button", name="Resume").click()
+    expect(body).to_have_attribute("data-state", "running", timeout=FINISHED)
+    expect(page.locator("#resume")).to_be_hidden()
+    assert api.get(f"/searches/{ids['B']}").json()["attempts"] == 2  # claimed again
     page.get_by_role("button", name="Cancel search").click()
     expect(page.locator("body")).to_have_attribute("data-state", "cancelled", timeout=FINISHED)
     expect(page.locator("#cancel")).to_be_hidden()

@@ -1,5 +1,5 @@
 // A search's page, updated live from its event stream: state and progress, the loss and mIoU
-// charts, the architecture panel, cancel and downloads.
+// charts, the architecture panel, cancel, pause, resume and downloads.
 import { ApiError, enableKeyedDownloads, getJSON, postJSON, showKeyStatus } from "./api.js";
 import { ArchitecturePanel } from "./architecture.js";
 import { lineChart } from "./charts.js";
@@ -7,6 +7,7 @@ import { follow } from "./events.js";
 import { duration, element, fraction, progressBar, specSummary } from "./format.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+const PAUSABLE = new Set(["queued", "running"]);
 const searchId = decodeURIComponent(location.pathname.split("/").pop());
 const base = `/searches/${encodeURIComponent(searchId)}`;
 const byId = (id) => document.getElementById(id);
@@ -76,6 +77,8 @@ function paintSummary() {
   byId("state").className = `state state-${state}`;
   document.body.dataset.state = state;
   byId("cancel").hidden = TERMINAL.has(state) || state === "cancelling";
+  byId("pause").hidden = !PAUSABLE.has(state);
+  byId("resume").hidden = state !== "paused";
   byId("progress").replaceChildren(progressBar(fraction(progress, state)));
   if (!progress) return;
   const eta = TERMINAL.has(state) ? "" : ` · ETA ${duration(progress.eta_seconds)}`;
@@ -98,13 +101,17 @@ function showError(message) {
   byId("search-error").hidden = false;
 }
 
-async function cancel() {
-  byId("cancel").disabled = true;
+// cancel, pause or resume: POST /searches/{id}/<action>, then show the state it answers with
+async function act(action) {
+  const button = byId(action);
+  button.disabled = true;
   try {
-    handlers.status(await postJSON(`${base}/cancel`));
+    handlers.status(await postJSON(`${base}/${action}`));
     paint();
   } catch (problem) {
     showError(problem.message);
+  } finally {
+    button.disabled = false;
   }
 }
 
@@ -112,7 +119,7 @@ async function main() {
   showKeyStatus();
   enableKeyedDownloads();
   byId("search-id").textContent = searchId.slice(0, 8);
-  byId("cancel").onclick = cancel;
+  for (const action of ["cancel", "pause", "resume"]) byId(action).onclick = () => act(action);
   try {
     const search = await getJSON(base);
     byId("spec").textContent = specSummary(search.spec);
