@@ -25,6 +25,8 @@ from torch import nn
 from nas_core.fast_norm import branch_batch_norm, shared_batch_norm
 from nas_core.space import DIRECTIONS
 
+_CHANNELS_LAST_FROM = 16  # pixels per side; below it channels-last grouped convs are slower
+
 
 def _leaves(module: nn.Module) -> list[nn.Module]:
     return [m for m in module.modules() if not list(m.children())]
@@ -118,6 +120,13 @@ class StateEdges:
         if conv.kernel_size == (1, 1) and groups < weight.shape[0]:
             return _grouped_pointwise(y, weight, groups)
         weight, padding = _crop_to_input(weight, conv.padding, conv.dilation, y.shape[2:])
+        depthwise = groups == y.shape[1]
+        large = min(y.shape[2:]) >= _CHANNELS_LAST_FROM
+        if large and (weight.shape[-1] >= 5 or (weight.shape[-1] > 1 and not depthwise)):
+            # oneDNN's channels-last backward is ~2x faster there (not for depthwise 3x3)
+            y = y.contiguous(memory_format=torch.channels_last)
+            out = F.conv2d(y, weight, None, 1, padding, conv.dilation, groups)
+            return out.contiguous()
         return F.conv2d(y, weight, None, 1, padding, conv.dilation, groups)
 
     def _channel_scale(self, alpha: torch.Tensor) -> torch.Tensor:

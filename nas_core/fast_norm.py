@@ -87,7 +87,10 @@ def _advance_running_stats(
         buffers = [getattr(bn, name) for bn in norms]
         per_branch = fresh.view(len(norms), branches, -1)
         updated = torch.stack(buffers) * (1 - momentum) ** steps
-        updated += torch.einsum("egc,g->ec", per_branch, coefficients)
+        if branches == 1:
+            updated += per_branch[:, 0] * coefficients[0]
+        else:
+            updated += (per_branch * coefficients.view(-1, 1)).sum(1)
         torch._foreach_copy_(buffers, list(updated.unbind(0)))
     torch._foreach_add_([bn.num_batches_tracked for bn in norms], steps)
 

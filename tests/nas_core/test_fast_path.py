@@ -30,6 +30,8 @@ CONFIGS = {
         ),
         (21, 18),
     ),
+    # level 0 at 17x18 px: the channels-last convs of the larger levels
+    "large": (SupernetConfig(num_classes=3, layers=2, filter_multiplier=2, blocks=3), (66, 70)),
 }
 TOLERANCE = {"rtol": 1e-9, "atol": 1e-11}
 
