@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas_core.fast_norm import branch_batch_norm, shared_batch_norm
-from nas_core.space import DIRECTIONS
 
 _CHANNELS_LAST_FROM = 16  # pixels per side; below it channels-last grouped convs are slower
 
@@ -196,16 +195,8 @@ def fast_node_forward(
     layer_betas: torch.Tensor,
 ) -> torch.Tensor:
     """What `Node.forward` computes, with the node's branches batched through one cell call."""
-    s0 = node.prev_prev(prev_prev[node.level]) if node.prev_prev is not None else None
-    inputs, betas = [], []
-    for key, preprocess in node.preprocess.items():
-        d = int(key)
-        step = DIRECTIONS[d]
-        x = prev[node.level - step]
-        if step == -1:  # from a coarser level: upsample to this level's exact size first
-            x = F.interpolate(x, size=sizes[node.level], mode="bilinear", align_corners=False)
-        inputs.append(preprocess(x))
-        betas.append(layer_betas[node.level - step, d])
+    s0, branches = node.branch_inputs(prev, prev_prev, sizes, layer_betas)
+    inputs, betas = zip(*branches, strict=True)
     blocks = fast_cell(node.cell, s0, torch.cat(inputs, dim=1), len(inputs), alpha_weights)
     weighted = torch.stack(blocks, dim=1) * torch.stack(betas).view(1, 1, -1, 1, 1, 1)
     return weighted.sum(dim=2).flatten(1, 2)

@@ -60,6 +60,25 @@ class Node(nn.Module):
             in_chs = channels_at(layer - 2, level)
             self.prev_prev = ReLUConvBN(in_chs, width, 1, affine=False)
 
+    def branch_inputs(
+        self,
+        prev: dict[int, torch.Tensor],
+        prev_prev: dict[int, torch.Tensor],
+        sizes: list[Size],
+        layer_betas: torch.Tensor,
+    ) -> tuple[torch.Tensor | None, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """The preprocessed pre-previous input, and per incoming direction (input, its β)."""
+        s0 = self.prev_prev(prev_prev[self.level]) if self.prev_prev is not None else None
+        branches = []
+        for key, preprocess in self.preprocess.items():
+            d = int(key)
+            step = DIRECTIONS[d]
+            x = prev[self.level - step]
+            if step == -1:  # from a coarser level: upsample to this level's exact size first
+                x = F.interpolate(x, size=sizes[self.level], mode="bilinear", align_corners=False)
+            branches.append((preprocess(x), layer_betas[self.level - step, d]))
+        return s0, branches
+
     def forward(
         self,
         prev: dict[int, torch.Tensor],
@@ -68,17 +87,10 @@ class Node(nn.Module):
         alpha_weights: torch.Tensor,
         layer_betas: torch.Tensor,
     ) -> torch.Tensor:
-        s0 = self.prev_prev(prev_prev[self.level]) if self.prev_prev is not None else None
+        s0, branches = self.branch_inputs(prev, prev_prev, sizes, layer_betas)
         out = 0.0
-        for key, preprocess in self.preprocess.items():
-            d = int(key)
-            step = DIRECTIONS[d]
-            x = prev[self.level - step]
-            if step == -1:  # from a coarser level: upsample to this level's exact size first
-                x = F.interpolate(x, size=sizes[self.level], mode="bilinear", align_corners=False)
-            out = out + layer_betas[self.level - step, d] * self.cell(
-                s0, preprocess(x), alpha_weights
-            )
+        for s1, beta in branches:
+            out = out + beta * self.cell(s0, s1, alpha_weights)
         return out
 
 
@@ -172,15 +184,18 @@ class Supernet(nn.Module):
         prev = {0: self.stem(images)}  # only two layers of node outputs stay alive
         for layer in range(self.config.layers):
             args = (prev, prev_prev, sizes, alpha_weights, beta_weights[layer])
-            current = {level: self._node(layer, level, args) for level in reachable_levels(layer)}
+            current = {
+                level: self._node(layer, level, sizes[level], args)
+                for level in reachable_levels(layer)
+            }
             prev_prev, prev = prev, current
         return self._logits(prev, images.shape[2:])
 
-    def _node(self, layer: int, level: int, args: tuple) -> torch.Tensor:
+    def _node(self, layer: int, level: int, size: Size, args: tuple) -> torch.Tensor:
         node = self.nodes[f"{layer}_{level}"]
         # Below 2x2 pixels batch norm sees two values per channel and its gradient is rounding
         # noise that the fast path's other summation order amplifies: use the reference there.
-        if self.fast and min(args[2][level]) >= 2:
+        if self.fast and min(size) >= 2:
             return fast_node_forward(node, *args)
         return node(*args)
 
