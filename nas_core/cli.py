@@ -1,6 +1,7 @@
 """Command line: `python -m nas_core search|decode|inspect|render` (see README)."""
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -83,12 +84,8 @@ def run_search(args: argparse.Namespace) -> int:
         log.warning("no checkpoint in %s; starting from scratch", out / "checkpoints")
     with progress:
         result = searcher.run()
-    genotype = Genotype(
-        result.genotype.network_path,
-        result.genotype.cell,
-        result.genotype.primitives,
-        {"best_miou": result.best_miou, "epochs": result.epochs_completed},
-    )
+    metadata = {"best_miou": result.best_miou, "epochs": result.epochs_completed}
+    genotype = dataclasses.replace(result.genotype, metadata=metadata)
     (out / "genotype.json").write_text(json.dumps(genotype.to_dict(), indent=2) + "\n")
     log.info("genotype written to %s (best mIoU %.4f)", out / "genotype.json", result.best_miou)
     return 0
