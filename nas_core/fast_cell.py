@@ -16,6 +16,7 @@ Stacked weights are assembled on the fly from the reference modules, so checkpoi
 """
 
 import functools
+import itertools
 import operator
 
 import torch
@@ -53,16 +54,16 @@ class StateEdges:
 
     def output(self) -> torch.Tensor:
         """sum_k α_k O_k(x) for every edge: (N, E, G*C, H, W)."""
-        primitives = self.edges[0].primitives
-        terms = [self._op(k) for k, name in enumerate(primitives) if name != "none"]
+        terms = [self._family(members) for members in _families(self.edges[0])]
         return functools.reduce(operator.add, terms)
 
-    def _op(self, k: int) -> torch.Tensor:
-        stacked = list(zip(*(_leaves(edge.ops[k]) for edge in self.edges), strict=True))
+    def _family(self, members: list[int]) -> torch.Tensor:
+        """The ops `members` (same structure, kernels may differ) on every edge, summed."""
+        stacked = _positions(self.edges, members)  # per leaf position: M*E modules
         split = 0
         while split < len(stacked) and _parameter_free(stacked[split][0]):
             split += 1
-        alpha = self.weights[:, k]
+        alpha = self.weights[:, members].t().reshape(-1)  # (M*E,), member-major
         if split == len(stacked):  # no weights and no BN (skip_connect): scale the shared input
             y = self._prefix(stacked)
             return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
@@ -72,13 +73,14 @@ class StateEdges:
             y = self._prefix(stacked[:split])
             y = shared_batch_norm(y, list(last), self.branches, self.repeats)
             return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
-        y = self._replicated_prefix(stacked[:split])
+        y = self._replicated_prefix(stacked[:split], len(alpha))
         for i, leaves in enumerate(stacked[split:], start=split):
             scale = self._channel_scale(alpha) if i == len(stacked) - 1 else None
             y = self._apply(leaves, y, scale)
         if not isinstance(stacked[-1][0], nn.BatchNorm2d):
             y = y * self._channel_scale(alpha).view(1, -1, 1, 1)
-        return y.unflatten(1, (len(self.edges), -1))
+        y = y.unflatten(1, (len(members), len(self.edges), -1))
+        return y[:, 0] if len(members) == 1 else y.sum(1)
 
     def _prefix(self, leaves: list[tuple[nn.Module, ...]]) -> torch.Tensor:
         """The parameter-free leading leaves on the unreplicated state, computed once per state."""
@@ -90,10 +92,10 @@ class StateEdges:
             self.prefixes[key] = y
         return self.prefixes[key]
 
-    def _replicated_prefix(self, leaves: list[tuple[nn.Module, ...]]) -> torch.Tensor:
-        key = ("replicated", *(repr(group[0]) for group in leaves))
+    def _replicated_prefix(self, leaves: list[tuple[nn.Module, ...]], copies: int) -> torch.Tensor:
+        key = ("replicated", copies, *(repr(group[0]) for group in leaves))
         if key not in self.prefixes:
-            self.prefixes[key] = self._prefix(leaves).repeat(1, len(self.edges), 1, 1)
+            self.prefixes[key] = self._prefix(leaves).repeat(1, copies, 1, 1)
         return self.prefixes[key]
 
     def _apply(
@@ -113,12 +115,13 @@ class StateEdges:
         conv = convs[0]
         if conv.bias is not None or conv.stride != (1, 1):
             raise TypeError("the fast path expects bias-free stride-1 convs, as search builds")
-        weight = torch.stack([c.weight for c in convs]).unsqueeze(1)
-        weight = weight.expand(-1, self.branches, *conv.weight.shape).flatten(0, 2)
+        kernel = _kernel_for_input(convs, y.shape[2:])
+        weight = _stacked_weights(convs, kernel).unsqueeze(1)
+        weight = weight.expand(-1, self.branches, -1, -1, -1, -1).flatten(0, 2)
         groups = conv.groups * len(convs) * self.branches
-        if conv.kernel_size == (1, 1) and groups < weight.shape[0]:
+        if kernel == (1, 1) and groups < weight.shape[0]:
             return _grouped_pointwise(y, weight, groups)
-        weight, padding = _crop_to_input(weight, conv.padding, conv.dilation, y.shape[2:])
+        padding = _same_padding(conv.dilation, kernel)
         depthwise = groups == y.shape[1]
         large = min(y.shape[2:]) >= _CHANNELS_LAST_FROM
         if large and (weight.shape[-1] >= 5 or (weight.shape[-1] > 1 and not depthwise)):
@@ -134,6 +137,68 @@ class StateEdges:
         return alpha.view(-1, 1).expand(-1, channels).reshape(-1)
 
 
+def _families(mixed_op: nn.Module) -> list[list[int]]:
+    """The op indices that run as one: equal structure up to kernel sizes. `none` is skipped."""
+    families: dict[tuple, list[int]] = {}
+    for k, (name, op) in enumerate(zip(mixed_op.primitives, mixed_op.ops, strict=True)):
+        if name != "none":
+            families.setdefault(tuple(_signature(leaf) for leaf in _leaves(op)), []).append(k)
+    return list(families.values())
+
+
+def _signature(leaf: nn.Module) -> tuple:
+    """What two leaves at the same position must share to be stacked (a kernel may be smaller:
+    a "same"-padded kxk conv equals the larger kernel with a ring of zero taps)."""
+    if isinstance(leaf, nn.Conv2d):
+        same = leaf.padding == _same_padding(leaf.dilation, leaf.kernel_size)
+        pointwise = leaf.kernel_size == (1, 1)
+        depthwise = leaf.groups == leaf.in_channels
+        return ("conv", leaf.in_channels, leaf.groups, leaf.dilation, pointwise, depthwise, same)
+    return (repr(leaf),)
+
+
+def _same_padding(dilation: tuple[int, ...], kernel) -> tuple[int, ...]:
+    return tuple(rate * (side // 2) for rate, side in zip(dilation, kernel, strict=True))
+
+
+def _positions(edges: list[nn.Module], members: list[int]) -> list[tuple[nn.Module, ...]]:
+    """Per leaf position, that leaf of every member op on every edge, member-major."""
+    per_member = [
+        list(zip(*(_leaves(edge.ops[k]) for edge in edges), strict=True)) for k in members
+    ]
+    return [sum(group, ()) for group in zip(*per_member, strict=True)]
+
+
+def _kernel_for_input(convs: tuple[nn.Module, ...], size) -> tuple[int, ...]:
+    """The kernel that the stacked convs need on an input of `size`: the largest of them, less
+    the outer taps that only ever read zero padding there (on small levels, most of them).
+
+    Exact: those taps multiply zeros in the forward pass and get zero gradient in the reference.
+    """
+    kernel = []
+    for axis, extent in enumerate(size):
+        largest, rate = max(c.kernel_size[axis] for c in convs), convs[0].dilation[axis]
+        cut = max(0, (rate * (largest // 2) - extent) // rate + 1)  # taps reading padding only
+        kernel.append(largest - 2 * cut)
+    return tuple(kernel)
+
+
+def _stacked_weights(convs: tuple[nn.Module, ...], kernel: tuple[int, ...]) -> torch.Tensor:
+    """The convs' weights stacked, (len(convs), out, in/groups, *kernel): each cropped or
+    zero-padded to `kernel`, centred (the padded taps' gradients are dropped)."""
+    parts = []
+    for own, run in itertools.groupby(convs, key=lambda c: c.kernel_size):
+        weight = torch.stack([c.weight for c in run])
+        (pad_h, pad_w) = ((k - o) // 2 for o, k in zip(own, kernel, strict=True))
+        crop_h, crop_w = max(0, -pad_h), max(0, -pad_w)
+        weight = weight[..., crop_h : own[0] - crop_h, crop_w : own[1] - crop_w]
+        if pad_h > 0 or pad_w > 0:
+            pad_h, pad_w = max(0, pad_h), max(0, pad_w)
+            weight = F.pad(weight, (pad_w, pad_w, pad_h, pad_h))
+        parts.append(weight)
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
 def _grouped_pointwise(y: torch.Tensor, weight: torch.Tensor, groups: int) -> torch.Tensor:
     """A grouped 1x1 conv as one batched matmul; CPU convs loop over such groups one by one."""
     n, channels, height, width = y.shape
@@ -141,23 +206,6 @@ def _grouped_pointwise(y: torch.Tensor, weight: torch.Tensor, groups: int) -> to
     weight = weight.view(groups, -1, per_group)
     out = torch.matmul(weight, y.reshape(n, groups, per_group, height * width))
     return out.view(n, -1, height, width)
-
-
-def _crop_to_input(
-    weight: torch.Tensor, padding: tuple[int, int], dilation: tuple[int, int], size
-) -> tuple[torch.Tensor, tuple[int, int]]:
-    """Drop the kernel taps that only ever read zero padding (on small levels, most of them).
-
-    Exact: those taps multiply zeros in the forward pass and get zero gradient in the reference.
-    """
-    crops = []
-    for pad, rate, extent in zip(padding, dilation, size, strict=True):
-        cut = max(0, (pad - extent) // rate + 1)  # taps t with t*rate - pad <= -extent
-        crops.append(cut)
-    height, width = weight.shape[2:]
-    top, left = crops
-    cropped = weight[:, :, top : height - top, left : width - left]
-    return cropped, (padding[0] - top * dilation[0], padding[1] - left * dilation[1])
 
 
 def fast_cell(

@@ -39,10 +39,18 @@ class Stepper:
         self.device = next(model.parameters()).device
         self.weights, self.arch = model.weight_parameters(), model.arch_parameters()
         self.weight_opt = torch.optim.SGD(
-            self.weights, config.weight_lr, config.momentum, weight_decay=config.weight_decay
+            self.weights,
+            config.weight_lr,
+            config.momentum,
+            weight_decay=config.weight_decay,
+            foreach=True,  # one kernel per step over all tensors, not one per parameter
         )
         self.arch_opt = torch.optim.Adam(
-            self.arch, config.arch_lr, config.arch_betas, weight_decay=config.arch_weight_decay
+            self.arch,
+            config.arch_lr,
+            config.arch_betas,
+            weight_decay=config.arch_weight_decay,
+            foreach=True,
         )
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
             self.weight_opt, T_max=config.epochs, eta_min=config.weight_lr_min
@@ -71,7 +79,7 @@ class Stepper:
         scaler.scale(loss).backward()
         if name == "weight" and self.config.grad_clip is not None:
             scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(train, self.config.grad_clip)
+            nn.utils.clip_grad_norm_(train, self.config.grad_clip, foreach=True)
         scaler.step(optimizer)
         scaler.update()
         return float(loss.detach())
