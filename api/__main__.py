@@ -6,6 +6,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from jobs.keys import describe_auth
 from jobs.settings import get_settings
 
 log = logging.getLogger("api")
@@ -18,6 +19,7 @@ def main() -> int:
     except ValidationError as exc:
         log.error("invalid settings:\n%s", exc)
         return 2
+    log.info(describe_auth(settings))
     uvicorn.run("api.main:app", host=settings.host, port=settings.port, log_level="info")
     return 0
 

@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 
 from api import errors
-from api.deps import require_token
+from api.cors import CorsFromSettings
+from api.deps import AUTH_RESPONSES, get_tenant
+from api.limits import BodySizeLimit
 from api.routes import architecture, artifacts, dashboard, events, health, searches
 from jobs.db import session_factory
 from jobs.queue import QueueClient
@@ -30,7 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    protected = APIRouter(dependencies=[Depends(require_token)])
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(CorsFromSettings)  # outermost: a 413 carries CORS headers too
+    protected = APIRouter(dependencies=[Depends(get_tenant)], responses=AUTH_RESPONSES)
     for module in (searches, events, artifacts, architecture, dashboard):
         protected.include_router(module.router)
     app.include_router(protected)

@@ -80,3 +80,25 @@ class Checkpoint(BaseModel):
 
 class CheckpointList(BaseModel):
     items: list[Checkpoint]
+
+
+class ErrorBody(BaseModel):
+    """Every error answer (api/errors.py): a stable code and what to do about it. Some add
+    keys, e.g. `state` on a 409, `search_id` on a reused Idempotency-Key."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    detail: Any
+
+
+class Problem(BaseModel):
+    field: str  # the dotted path, e.g. training.batch_size
+    message: str
+
+
+class ValidationErrorBody(ErrorBody):
+    """A 422: each bad field of a request that does not fit the schema, or one sentence for
+    a request the service refused as it stands (an unknown dataset, a foreign cursor)."""
+
+    detail: list[Problem] | str

@@ -7,11 +7,27 @@ from typing import Any
 class ServiceError(Exception):
     status: int = 500
     code: str = "internal_error"
+    headers: dict[str, str] = {}  # extra HTTP headers of the response (read-only)
 
     def __init__(self, detail: Any, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra  # more top-level keys for the body, e.g. the search's state
+
+
+class UnauthorizedError(ServiceError):
+    status = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class QuotaExceededError(ServiceError):
+    """A tenant has as many searches waiting or live as its quota allows; one must finish (or
+    be cancelled) first."""
+
+    status = 429
+    code = "quota_exceeded"
+    headers = {"Retry-After": "30"}
 
 
 class NotFoundError(ServiceError):
@@ -62,6 +78,18 @@ class IdempotencyKeyReusedError(ConflictError):
     code = "idempotency_key_reused"
 
 
+class UnknownTenantError(NotFoundError):
+    code = "unknown_tenant"
+
+
+class UnknownApiKeyError(NotFoundError):
+    code = "unknown_api_key"
+
+
+class TenantExistsError(ConflictError):
+    code = "tenant_exists"
+
+
 class InvalidRequestError(ServiceError):
     status = 422
     code = "invalid_request"
@@ -74,3 +102,9 @@ class DatasetNotFoundError(InvalidRequestError):
 class BrokerUnavailableError(ServiceError):
     status = 503
     code = "broker_unavailable"
+
+
+class DatasetOutsideRootError(InvalidRequestError):
+    """A dataset name that is not a plain path under the data root, or that leads out of it."""
+
+    code = "dataset_outside_data_root"

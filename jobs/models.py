@@ -7,6 +7,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -34,10 +35,40 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class Tenant(Base):
+    """Who searches are for: every search and API key belongs to one."""
+
+    __tablename__ = "tenants"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Quota overrides; None: the service-wide ADL_TENANT_MAX_QUEUED / _ACTIVE applies.
+    max_queued: Mapped[int | None] = mapped_column(Integer)
+    max_active: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    """A tenant's API key. Only the key's sha256 is stored; `prefix` names it in listings."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    tenant: Mapped[str] = mapped_column(ForeignKey("tenants.name"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Search(Base):
     __tablename__ = "searches"
+    # a tenant's searches, newest first: the listing's query
+    __table_args__ = (Index("ix_searches_tenant_created_at", "tenant", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(ForeignKey("tenants.name"))
     state: Mapped[str] = mapped_column(String(16), index=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims; the fencing token
@@ -84,6 +115,8 @@ class Artifact(Base):
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
 
+    # per tenant: a key is the client's own string, and two tenants may pick the same one
+    tenant: Mapped[str] = mapped_column(ForeignKey("tenants.name"), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_sha256: Mapped[str] = mapped_column(String(64))
     search_id: Mapped[str] = mapped_column(ForeignKey("searches.id"))

@@ -27,8 +27,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "task_ignore_result": True,
         "worker_prefetch_multiplier": 1,
+        # JSON only, every way: a pickled message from whoever reaches the broker would run code.
         "task_serializer": "json",
+        "result_serializer": "json",
+        "event_serializer": "json",
         "accept_content": ["json"],
+        "result_accept_content": ["json"],
         "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0.2},
     }
     folder = settings.broker_folder

@@ -1,10 +1,13 @@
 """Queries and writes on the tables. These functions flush, never commit: the caller's unit of
-work does. Every state write goes through `transition`, which checks the state table."""
+work does. Every state write goes through `transition`, which checks the state table. What a
+client asks for is scoped to its tenant here (`get_tenant_search`, `list_searches`, idempotency
+keys); the tenant-blind `get_search` is the worker's, which runs every tenant's searches."""
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from jobs.db import utcnow
@@ -13,9 +16,15 @@ from jobs.models import Artifact, IdempotencyKey, Search, SearchEvent
 from jobs.states import LIVE, State, check_transition
 
 
-def add_search(session: Session, search_id: str, spec: dict[str, Any]) -> Search:
+def add_search(session: Session, search_id: str, spec: dict[str, Any], *, tenant: str) -> Search:
     search = Search(
-        id=search_id, state=State.QUEUED, spec=spec, attempts=0, lost_attempts=0, last_event_seq=0
+        id=search_id,
+        tenant=tenant,
+        state=State.QUEUED,
+        spec=spec,
+        attempts=0,
+        lost_attempts=0,
+        last_event_seq=0,
     )
     session.add(search)
     session.flush()
@@ -25,8 +34,22 @@ def add_search(session: Session, search_id: str, spec: dict[str, Any]) -> Search
 
 def get_search(session: Session, search_id: str, *, lock: bool = False) -> Search:
     """The row, locked against concurrent writers when `lock` (a no-op on SQLite, where every
-    transaction already holds the write lock)."""
-    query = select(Search).where(Search.id == search_id)
+    transaction already holds the write lock). Any tenant's: for the worker."""
+    return _one_search(session, select(Search).where(Search.id == search_id), search_id, lock)
+
+
+def get_tenant_search(
+    session: Session, tenant: str, search_id: str, *, lock: bool = False
+) -> Search:
+    """A search of `tenant`. Another tenant's is NotFoundError exactly as an unknown id is (the
+    same message), so a caller learns nothing about ids that are not its own."""
+    query = select(Search).where(Search.id == search_id, Search.tenant == tenant)
+    return _one_search(session, query, search_id, lock)
+
+
+def _one_search(
+    session: Session, query: Select[tuple[Search]], search_id: str, lock: bool
+) -> Search:
     search = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if search is None:
         raise NotFoundError(f"no search with id {search_id!r}")
@@ -46,10 +69,20 @@ def transition(session: Session, search: Search, target: State, **fields: Any) -
 
 
 def list_searches(
-    session: Session, state: State | None, limit: int, before: tuple[datetime, str] | None
+    session: Session,
+    tenant: str,
+    state: State | None,
+    limit: int,
+    before: tuple[datetime, str] | None,
 ) -> list[Search]:
-    """Newest first; `before` is the (created_at, id) of the last row of the previous page."""
-    query = select(Search).order_by(Search.created_at.desc(), Search.id.desc()).limit(limit)
+    """A tenant's searches, newest first; `before` is the (created_at, id) of the last row of
+    the previous page."""
+    query = (
+        select(Search)
+        .where(Search.tenant == tenant)
+        .order_by(Search.created_at.desc(), Search.id.desc())
+        .limit(limit)
+    )
     if state is not None:
         query = query.where(Search.state == state)
     if before is not None:
@@ -61,6 +94,11 @@ def list_searches(
             )
         )
     return list(session.scalars(query))
+
+
+def count_searches(session: Session, tenant: str, states: Collection[str]) -> int:
+    query = select(func.count()).where(Search.tenant == tenant, Search.state.in_(states))
+    return session.scalar(query) or 0
 
 
 def append_event(session: Session, search_id: str, type_: str, data: dict[str, Any]) -> int:
@@ -83,6 +121,16 @@ def events_after(session: Session, search_id: str, after: int, limit: int) -> li
         .where(SearchEvent.search_id == search_id, SearchEvent.seq > after)
         .order_by(SearchEvent.seq)
         .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def events_of_type(session: Session, search_id: str, type_: str) -> list[dict[str, Any]]:
+    """The data of every event of one type, oldest first."""
+    query = (
+        select(SearchEvent.data)
+        .where(SearchEvent.search_id == search_id, SearchEvent.type == type_)
+        .order_by(SearchEvent.seq)
     )
     return list(session.scalars(query))
 
@@ -137,12 +185,15 @@ def get_artifact(session: Session, search_id: str, kind: str, name: str) -> Arti
     return artifact
 
 
-def get_idempotency_key(session: Session, key: str) -> IdempotencyKey | None:
-    return session.get(IdempotencyKey, key)
+def get_idempotency_key(session: Session, tenant: str, key: str) -> IdempotencyKey | None:
+    return session.get(IdempotencyKey, (tenant, key))
 
 
-def add_idempotency_key(session: Session, key: str, request_sha256: str, search_id: str) -> None:
-    session.add(IdempotencyKey(key=key, request_sha256=request_sha256, search_id=search_id))
+def add_idempotency_key(
+    session: Session, tenant: str, key: str, request_sha256: str, search_id: str
+) -> None:
+    row = IdempotencyKey(tenant=tenant, key=key, request_sha256=request_sha256, search_id=search_id)
+    session.add(row)
     session.flush()
 
 

@@ -1,5 +1,6 @@
 """What the API does, one function per use case. Each writing function is one unit of work: it
-commits once, and sends to the queue only after that commit."""
+commits once, and sends to the queue only after that commit. Every function acts for one tenant
+(keyword `tenant`) and sees only that tenant's searches: another's answer as unknown ids do."""
 
 import base64
 import binascii
@@ -14,11 +15,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jobs import repository
+from jobs import repository, tenants
+from jobs.datasets import resolve_dataset
 from jobs.db import utcnow
 from jobs.errors import (
     BrokerUnavailableError,
-    DatasetNotFoundError,
     GenotypeNotReadyError,
     IdempotencyKeyReusedError,
     InvalidRequestError,
@@ -30,6 +31,7 @@ from jobs.models import Artifact, Search, SearchEvent
 from jobs.queue import QueueClient
 from jobs.spec import SearchSpec
 from jobs.states import TERMINAL, State
+from jobs.tenants import Quota
 
 
 @dataclass(frozen=True)
@@ -39,29 +41,42 @@ class Submission:
 
 
 def submit_search(
-    session: Session, queue: QueueClient, spec: SearchSpec, data_root: Path, key: str | None
+    session: Session,
+    queue: QueueClient,
+    spec: SearchSpec,
+    data_root: Path,
+    key: str | None,
+    *,
+    tenant: str,
+    quota: Quota,
 ) -> Submission:
+    """The tenant's row is locked first, so its submissions go one at a time: two cannot both
+    slip under the quota, and a repeat of a key finds the first once it is committed. A replay
+    is answered before the quota is checked: a client retrying a lost response gets its answer
+    even at the limit."""
     document = spec.model_dump(mode="json")
     digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-    if key is not None and (replay := _replay(session, key, digest)) is not None:
+    owner = tenants.get_tenant(session, tenant, lock=True)
+    if key is not None and (replay := _replay(session, tenant, key, digest)) is not None:
         return Submission(replay, replayed=True)
     _require_dataset(spec, data_root)
-    search = repository.add_search(session, str(uuid.uuid4()), document)
-    if key is not None:
-        repository.add_idempotency_key(session, key, digest, search.id)
+    tenants.check_quota(session, owner, quota)
+    search = repository.add_search(session, str(uuid.uuid4()), document, tenant=tenant)
     try:
+        if key is not None:  # its flush meets a key a concurrent request committed meanwhile
+            repository.add_idempotency_key(session, tenant, key, digest, search.id)
         session.commit()
     except IntegrityError:  # the same key, committed by a concurrent request first
         session.rollback()
-        if key is None or (replay := _replay(session, key, digest)) is None:
+        if key is None or (replay := _replay(session, tenant, key, digest)) is None:
             raise
         return Submission(replay, replayed=True)
     _enqueue(session, queue, search.id)
     return Submission(search, replayed=False)
 
 
-def _replay(session: Session, key: str, digest: str) -> Search | None:
-    row = repository.get_idempotency_key(session, key)
+def _replay(session: Session, tenant: str, key: str, digest: str) -> Search | None:
+    row = repository.get_idempotency_key(session, tenant, key)
     if row is None:
         return None
     if row.request_sha256 != digest:
@@ -69,16 +84,12 @@ def _replay(session: Session, key: str, digest: str) -> Search | None:
             f"Idempotency-Key {key!r} was used for a different search spec; use a new key",
             search_id=row.search_id,
         )
-    return repository.get_search(session, row.search_id)
+    return repository.get_tenant_search(session, tenant, row.search_id)
 
 
 def _require_dataset(spec: SearchSpec, data_root: Path) -> None:
-    name = spec.dataset.name
-    if name is not None and not (data_root / name).is_dir():
-        raise DatasetNotFoundError(
-            f"dataset folder {name!r} does not exist under the data root; "
-            "put the dataset there or use kind 'synthetic'"
-        )
+    if spec.dataset.name is not None:
+        resolve_dataset(data_root, spec.dataset.name)
 
 
 def _enqueue(session: Session, queue: QueueClient, search_id: str) -> None:
@@ -94,10 +105,10 @@ def _enqueue(session: Session, queue: QueueClient, search_id: str) -> None:
         raise
 
 
-def cancel_search(session: Session, search_id: str) -> Search:
+def cancel_search(session: Session, search_id: str, *, tenant: str) -> Search:
     """A queued or paused search is cancelled at once; a running (or pausing) one is asked to
     stop (the worker saves a checkpoint at its next step and finishes the cancel)."""
-    search = repository.get_search(session, search_id, lock=True)
+    search = repository.get_tenant_search(session, tenant, search_id, lock=True)
     if search.state in TERMINAL:
         raise SearchFinishedError(f"search {search_id} already {search.state}", state=search.state)
     if search.state in (State.QUEUED, State.PAUSED):
@@ -110,10 +121,10 @@ def cancel_search(session: Session, search_id: str) -> Search:
     return search
 
 
-def pause_search(session: Session, search_id: str) -> Search:
+def pause_search(session: Session, search_id: str, *, tenant: str) -> Search:
     """A queued search is paused at once; a running one is asked to pause (the worker saves a
     checkpoint at its next step and lets go). Asking again while it pauses changes nothing."""
-    search = repository.get_search(session, search_id, lock=True)
+    search = repository.get_tenant_search(session, tenant, search_id, lock=True)
     if search.state not in (State.PAUSING, State.PAUSED):
         target = State.PAUSED if search.state == State.QUEUED else State.PAUSING
         repository.transition(session, search, target)
@@ -121,9 +132,10 @@ def pause_search(session: Session, search_id: str) -> Search:
     return search
 
 
-def resume_search(session: Session, queue: QueueClient, search_id: str) -> Search:
-    """paused -> queued, sent to the queue again; the worker continues from the checkpoint."""
-    search = repository.get_search(session, search_id, lock=True)
+def resume_search(session: Session, queue: QueueClient, search_id: str, *, tenant: str) -> Search:
+    """paused -> queued, sent to the queue again; the worker continues from the checkpoint.
+    No quota check: a paused search already counts against both of its tenant's limits."""
+    search = repository.get_tenant_search(session, tenant, search_id, lock=True)
     if search.state != State.PAUSED:
         raise NotPausedError(
             f"search {search_id} is {search.state}; only a paused search can be resumed",
@@ -135,19 +147,20 @@ def resume_search(session: Session, queue: QueueClient, search_id: str) -> Searc
         queue.send_run_search(search_id)
     except BrokerUnavailableError:
         # Nothing will run it: stay paused, so the client can simply resume again.
-        search = repository.get_search(session, search_id, lock=True)
+        search = repository.get_tenant_search(session, tenant, search_id, lock=True)
         repository.transition(session, search, State.PAUSED)
         session.commit()
         raise
     return search
 
 
-def get_search(session: Session, search_id: str) -> Search:
-    return repository.get_search(session, search_id)
+def get_search(session: Session, search_id: str, *, tenant: str) -> Search:
+    return repository.get_tenant_search(session, tenant, search_id)
 
 
 def progress_snapshot(session: Session, search_id: str) -> dict[str, Any] | None:
-    """The latest progress event merged with the latest per-epoch metrics."""
+    """The latest progress event merged with the latest per-epoch metrics. Tenant-blind: call
+    it with the id of a search already read for its tenant."""
     progress = repository.latest_event(session, search_id, "progress")
     metrics = repository.latest_event(session, search_id, "metrics")
     if progress is None and metrics is None:
@@ -163,10 +176,11 @@ def progress_snapshot(session: Session, search_id: str) -> dict[str, Any] | None
 
 
 def list_searches(
-    session: Session, state: State | None, limit: int, cursor: str | None
+    session: Session, state: State | None, limit: int, cursor: str | None, *, tenant: str
 ) -> tuple[list[Search], str | None]:
-    """A page, newest first, and the cursor of the next page (None on the last)."""
-    rows = repository.list_searches(session, state, limit + 1, _decode_cursor(cursor))
+    """A page of the tenant's searches, newest first, and the cursor of the next page (None on
+    the last)."""
+    rows = repository.list_searches(session, tenant, state, limit + 1, _decode_cursor(cursor))
     page = rows[:limit]
     next_cursor = _encode_cursor(page[-1]) if len(rows) > limit else None
     return page, next_cursor
@@ -193,19 +207,21 @@ class EventPage:
     finished: bool  # the search is terminal and these are its last events
 
 
-def read_events(session: Session, search_id: str, after: int, limit: int) -> EventPage:
+def read_events(
+    session: Session, search_id: str, after: int, limit: int, *, tenant: str
+) -> EventPage:
     # Read the state first: a terminal state is committed with its final event, so every event
     # of a search that was terminal before this query is visible to it.
-    state = repository.get_search(session, search_id).state
+    state = repository.get_tenant_search(session, tenant, search_id).state
     events = repository.events_after(session, search_id, after, limit)
     return EventPage(events, finished=state in TERMINAL and len(events) < limit)
 
 
 def get_genotype(
-    session: Session, artifact_root: Path, search_id: str, epoch: int | None
+    session: Session, artifact_root: Path, search_id: str, epoch: int | None, *, tenant: str
 ) -> dict[str, Any]:
     """The final genotype, or the one decoded at the end of `epoch` (counted from 1)."""
-    search = repository.get_search(session, search_id)
+    search = repository.get_tenant_search(session, tenant, search_id)
     if epoch is not None:
         return _epoch_genotype(session, search, epoch)
     if search.state != State.SUCCEEDED:
@@ -231,12 +247,15 @@ def _epoch_genotype(session: Session, search: Search, epoch: int) -> dict[str, A
     return event.data["genotype"]
 
 
-def list_checkpoints(session: Session, search_id: str) -> list[Artifact]:
-    repository.get_search(session, search_id)  # 404 for an unknown id, not an empty list
+def list_checkpoints(session: Session, search_id: str, *, tenant: str) -> list[Artifact]:
+    repository.get_tenant_search(session, tenant, search_id)  # 404 for an unknown id, not []
     return repository.list_artifacts(session, search_id, "checkpoint")
 
 
-def get_checkpoint(session: Session, artifact_root: Path, search_id: str, name: str) -> Artifact:
+def get_checkpoint(
+    session: Session, artifact_root: Path, search_id: str, name: str, *, tenant: str
+) -> Artifact:
+    repository.get_tenant_search(session, tenant, search_id)  # another tenant's: unknown id
     artifact = repository.get_artifact(session, search_id, "checkpoint", name)
     if not (artifact_root / artifact.path).is_file():
         raise NotFoundError(f"checkpoint {name!r} was recorded but its file is gone")

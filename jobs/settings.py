@@ -5,20 +5,24 @@ so `make run` needs no server. Production overrides them (see docker-compose.yml
 """
 
 import ipaddress
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
-from urllib.parse import urlsplit
+from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOOPBACK_NAMES = {"localhost"}
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ADL_", frozen=True, extra="ignore")
+    # hide_input_in_errors: a refused URL must not reach the start-up log with its password
+    model_config = SettingsConfigDict(
+        env_prefix="ADL_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = "sqlite:///var/adl.sqlite3"
     broker_url: str = "filesystem://var/broker"
@@ -27,8 +31,13 @@ class Settings(BaseSettings):
     data_root: Path = Path("var/data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    api_token: SecretStr | None = None
-    allow_unauthenticated: bool = False
+    # keys: every API call needs a tenant's API key (python -m jobs.admin keys create);
+    # off: every caller is the tenant `local`, allowed only on a loopback address.
+    auth: Literal["keys", "off"] = "keys"
+    # Per-tenant quotas at submit (a tenant's own row may override them): searches waiting
+    # (queued, paused) and searches not finished yet (waiting or held by a worker).
+    tenant_max_queued: int = Field(default=20, ge=0)
+    tenant_max_active: int = Field(default=50, ge=0)
     lease_seconds: int = Field(default=900, ge=10)
     max_attempts: int = Field(default=3, ge=1)
     visibility_timeout_seconds: int = Field(default=7 * 24 * 3600, ge=60)
@@ -36,6 +45,12 @@ class Settings(BaseSettings):
     cancel_check_seconds: float = Field(default=1.0, gt=0)
     event_poll_seconds: float = Field(default=0.5, gt=0)
     torch_threads: int = Field(default=0, ge=0)  # 0: all cores but one (see worker_threads)
+    # The largest valid SearchSpec is about 1.2 KiB: the floor keeps every valid one in, and
+    # a body near the cap is a mistake or an attack.
+    max_body_bytes: int = Field(default=64 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
+    # Browser origins allowed to call the API (ADL_CORS_ORIGINS, JSON list or comma-separated);
+    # empty: no CORS headers at all, only same-origin pages such as the dashboard.
+    cors_origins: Annotated[list[str], NoDecode] = []
 
     @field_validator("database_url")
     @classmethod
@@ -55,19 +70,47 @@ class Settings(BaseSettings):
             raise ValueError("ADL_BROKER_URL must be a redis://, rediss:// or filesystem:// URL")
         return url
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _plain_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise ValueError(
+                    f"ADL_CORS_ORIGINS: {origin!r} is not an origin like https://app.example.org"
+                )
+        return origins
+
     @model_validator(mode="after")
     def _refuse_open_unauthenticated(self) -> Self:
-        open_to_others = not _is_loopback(self.host)
-        if open_to_others and self.api_token is None and not self.allow_unauthenticated:
+        """No escape hatch: a proxy in front does not make an open API safe to leave open."""
+        if self.auth == "off" and not self.on_loopback:
             raise ValueError(
-                f"listening on {self.host} without authentication: set ADL_API_TOKEN, "
-                "or ADL_HOST=127.0.0.1, or ADL_ALLOW_UNAUTHENTICATED=true behind your own proxy"
+                f"ADL_AUTH=off while listening on {self.host}: anyone who reaches it could run "
+                "searches. Either keep ADL_AUTH=keys (the default) and make a key with "
+                "`python -m jobs.admin keys create --tenant NAME`, or listen on a loopback "
+                "address only (ADL_HOST=127.0.0.1)"
             )
         return self
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def on_loopback(self) -> bool:
+        """The API listens on this machine only (127.0.0.1, ::1, localhost)."""
+        return _is_loopback(self.host)
 
     @property
     def worker_threads(self) -> int:
@@ -81,6 +124,16 @@ class Settings(BaseSettings):
         if not self.broker_url.startswith("filesystem://"):
             return None
         return Path(self.broker_url.removeprefix("filesystem://") or "var/broker")
+
+
+def redacted(url: str) -> str:
+    """The URL with its password replaced by ***, fit for a log line or an error message."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostinfo}"))
 
 
 def _is_loopback(host: str) -> bool:

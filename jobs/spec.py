@@ -3,9 +3,9 @@ rejected. The worker maps it onto nas_core's configs (worker/mapping.py), the on
 knows both vocabularies."""
 
 import re
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
 # The search space's op names in α's order. jobs must not import nas_core (it needs no torch,
 # but the API image has none of it); tests/worker checks this equals nas_core.space.PRIMITIVES.
@@ -23,6 +23,9 @@ Primitive = Literal[PRIMITIVES]  # type: ignore[valid-type]
 DatasetKind = Literal["synthetic", "folder", "cityscapes", "pascal_voc", "ade20k"]
 FIXED_CLASSES = {"cityscapes": 19, "pascal_voc": 21, "ade20k": 150}
 SYNTHETIC_CLASSES = 5
+# Numbers are strict: JSON true or "4" is not a batch size (pydantic's lax mode takes both).
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
 # A relative path of plain segments: no leading '/', no '..', no backslashes.
 DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
 
@@ -34,9 +37,9 @@ class Section(BaseModel):
 class DatasetSpec(Section):
     kind: DatasetKind = "cityscapes"
     name: str | None = Field(default=None, max_length=255, description="folder under the data root")
-    num_classes: int | None = Field(default=None, ge=2, le=255)
-    num_samples: int | None = Field(default=None, ge=4, le=100_000, description="synthetic only")
-    image_size: int | None = Field(default=None, ge=8, le=4096, description="synthetic only")
+    num_classes: Int | None = Field(default=None, ge=2, le=255)
+    num_samples: Int | None = Field(default=None, ge=4, le=100_000, description="synthetic only")
+    image_size: Int | None = Field(default=None, ge=8, le=4096, description="synthetic only")
 
     @field_validator("name")
     @classmethod
@@ -76,10 +79,12 @@ class DatasetSpec(Section):
 
 
 class SearchSpaceSpec(Section):
-    layers: int = Field(default=12, ge=1, le=24)
-    filter_multiplier: int = Field(default=8, ge=1, le=64)
-    blocks: int = Field(default=5, ge=1, le=10)
-    primitives: tuple[Primitive, ...] = PRIMITIVES
+    layers: Int = Field(default=12, ge=1, le=24)
+    filter_multiplier: Int = Field(default=8, ge=1, le=64)
+    blocks: Int = Field(default=5, ge=1, le=10)
+    primitives: tuple[Primitive, ...] = Field(
+        default=PRIMITIVES, min_length=1, max_length=len(PRIMITIVES)
+    )
 
     @field_validator("primitives")
     @classmethod
@@ -92,19 +97,22 @@ class SearchSpaceSpec(Section):
 
 
 class TrainingSpec(Section):
-    epochs: int = Field(default=40, ge=1, le=1000)
-    arch_start_epoch: int = Field(default=20, ge=0)
-    batch_size: int = Field(default=2, ge=2, le=1024, description="at least 2 for batch norm")
-    crop_size: int = Field(default=321, ge=8, le=4096)
-    weight_lr: float = Field(default=0.025, gt=0, le=10)
-    weight_lr_min: float = Field(default=0.001, ge=0)
-    momentum: float = Field(default=0.9, ge=0, lt=1)
-    weight_decay: float = Field(default=3e-4, ge=0)
-    arch_lr: float = Field(default=3e-3, gt=0, le=10)
-    arch_weight_decay: float = Field(default=1e-3, ge=0)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    val_batches: int | None = Field(default=None, ge=1, description="None: the whole val split")
-    keep_checkpoints: int = Field(default=3, ge=1, le=100, description="latest K, plus the best")
+    epochs: Int = Field(default=40, ge=1, le=1000)
+    arch_start_epoch: Int = Field(default=20, ge=0, le=999)  # below epochs, at most 1000
+    batch_size: Int = Field(default=2, ge=2, le=1024, description="at least 2 for batch norm")
+    crop_size: Int = Field(default=321, ge=8, le=4096)
+    weight_lr: Float = Field(default=0.025, gt=0, le=10)
+    weight_lr_min: Float = Field(default=0.001, ge=0, le=10)  # at most weight_lr
+    momentum: Float = Field(default=0.9, ge=0, lt=1)
+    # L2 decays: the paper uses 3e-4 and 1e-3; 1 is far past any useful value.
+    weight_decay: Float = Field(default=3e-4, ge=0, le=1)
+    arch_lr: Float = Field(default=3e-3, gt=0, le=10)
+    arch_weight_decay: Float = Field(default=1e-3, ge=0, le=1)
+    seed: Int = Field(default=0, ge=0, le=2**31 - 1)  # torch and numpy take 32-bit seeds
+    val_batches: Int | None = Field(
+        default=None, ge=1, le=100_000, description="None: the whole val split"
+    )
+    keep_checkpoints: Int = Field(default=3, ge=1, le=100, description="latest K, plus the best")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -3,9 +3,13 @@
 Migrates the SQLite database, starts one Celery worker subprocess on the folder broker, and
 serves the API on ADL_HOST:ADL_PORT (127.0.0.1:8000). Ctrl-C stops both: the worker is asked to
 shut down warmly, so a running search saves a checkpoint and resumes on the next start.
+
+Authentication is off unless ADL_AUTH says otherwise, as long as the API listens on a loopback
+address: only this machine can reach it, and a laptop demo should not need a key.
 """
 
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -18,9 +22,10 @@ from pydantic import ValidationError
 
 from jobs import lifecycle
 from jobs.db import session_factory, unit_of_work
+from jobs.keys import describe_auth
 from jobs.migrate import upgrade
 from jobs.queue import QueueClient
-from jobs.settings import Settings, get_settings
+from jobs.settings import Settings, get_settings, redacted
 
 WORKER_STOP_SECONDS = 60
 WORKER_COMMAND = [
@@ -34,10 +39,11 @@ log = logging.getLogger("embedded")
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        settings = get_settings()
+        settings = embedded_settings()
     except ValidationError as exc:
         log.error("invalid settings:\n%s", exc)
         return 2
+    log.info(describe_auth(settings))
     prepare(settings)
     # Its own session: Ctrl-C reaches only this process, which then stops the worker in order.
     worker = subprocess.Popen(WORKER_COMMAND, start_new_session=True)
@@ -50,13 +56,24 @@ def main() -> int:
     return 0 if worker.returncode == 0 else 1
 
 
+def embedded_settings() -> Settings:
+    """The settings, with ADL_AUTH=off when it is unset and the API listens on loopback. Set
+    in the environment, so the API app (which reads the settings itself) sees the same."""
+    settings = get_settings()
+    if "ADL_AUTH" not in os.environ and settings.on_loopback:
+        os.environ["ADL_AUTH"] = "off"
+        get_settings.cache_clear()
+        settings = get_settings()
+    return settings
+
+
 def prepare(settings: Settings) -> None:
     for folder in (settings.artifact_root, settings.data_root):
         folder.mkdir(parents=True, exist_ok=True)
     if settings.is_sqlite:
         database_file = settings.database_url.removeprefix("sqlite:///")
         Path(database_file).parent.mkdir(parents=True, exist_ok=True)
-    log.info("migrating %s", settings.database_url)
+    log.info("migrating %s", redacted(settings.database_url))
     upgrade(settings.database_url)
     requeue_interrupted(settings)
 

@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+from jobs.datasets import resolve_dataset
+from jobs.errors import ServiceError
 from jobs.spec import SearchSpec
 from nas_core import SearchConfig, SupernetConfig
-from nas_core.data import SegmentationSource, open_source
+from nas_core.data import DatasetError, SegmentationSource, open_source
 
 
 def supernet_config(spec: SearchSpec) -> SupernetConfig:
@@ -44,10 +46,19 @@ def open_sources(
 ) -> tuple[SegmentationSource, SegmentationSource]:
     """The train and val splits; a dataset is named relative to the data root."""
     dataset = spec.dataset
-    root = data_root / dataset.name if dataset.name else None
+    root = dataset_folder(data_root, dataset.name) if dataset.name else None
     options = {"num_classes": dataset.num_classes, "seed": spec.training.seed}
     if dataset.kind == "synthetic":
         options.update(num_samples=dataset.num_samples, image_size=dataset.image_size)
     train = open_source(dataset.kind, root, "train", **options)
     val = open_source(dataset.kind, root, "val", **options)
     return train, val
+
+
+def dataset_folder(data_root: Path, name: str) -> Path:
+    """Resolved again here, not trusted from submission: a link swapped in since is refused.
+    The folder is opened by its resolved path, so swapping the link later changes nothing."""
+    try:
+        return resolve_dataset(data_root, name)
+    except ServiceError as exc:
+        raise DatasetError(str(exc.detail)) from exc  # a fatal "dataset problem" for the user

@@ -5,12 +5,10 @@ walks over. Torch-free: plain JSON from the event log."""
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jobs import repository
+from jobs import repository, service
 from jobs.errors import GenotypeNotReadyError, NotFoundError
-from jobs.models import SearchEvent
 
 
 @dataclass(frozen=True)
@@ -22,13 +20,10 @@ class Snapshot:
 
 
 def snapshots(session: Session, search_id: str) -> list[Snapshot]:
-    """One snapshot per epoch, oldest first; a resumed search's re-run epoch keeps its last."""
-    query = (
-        select(SearchEvent.data)
-        .where(SearchEvent.search_id == search_id, SearchEvent.type == "genotype")
-        .order_by(SearchEvent.seq)
-    )
-    by_epoch = {data["epoch"]: _snapshot(data) for data in session.scalars(query)}
+    """One snapshot per epoch, oldest first; a resumed search's re-run epoch keeps its last.
+    Tenant-blind: call it with the id of a search already read for its tenant."""
+    events = repository.events_of_type(session, search_id, "genotype")
+    by_epoch = {data["epoch"]: _snapshot(data) for data in events}
     return [by_epoch[epoch] for epoch in sorted(by_epoch)]
 
 
@@ -36,10 +31,12 @@ def _snapshot(data: dict[str, Any]) -> Snapshot:
     return Snapshot(data["epoch"], data["genotype"], data.get("alphas", []), data.get("betas", []))
 
 
-def architecture(session: Session, search_id: str, epoch: int | None) -> dict[str, Any]:
+def architecture(
+    session: Session, search_id: str, epoch: int | None, *, tenant: str
+) -> dict[str, Any]:
     """The snapshot of `epoch` (default: the latest) with the history of every epoch's decoded
     architecture and the epoch since which it has not changed."""
-    search = repository.get_search(session, search_id)  # 404 for an unknown id
+    search = service.get_search(session, search_id, tenant=tenant)  # 404: unknown or foreign
     history = snapshots(session, search_id)
     if not history:
         raise GenotypeNotReadyError(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from api.dashboard import history
 from api.dashboard.schemas import Architecture
-from api.deps import SessionDep
+from api.deps import SessionDep, TenantDep
 
 router = APIRouter(tags=["dashboard"])
 
@@ -15,8 +15,9 @@ router = APIRouter(tags=["dashboard"])
 def get_architecture(
     search_id: str,
     session: SessionDep,
+    tenant: TenantDep,
     epoch: Annotated[int | None, Query(ge=1, description="default: the latest epoch")] = None,
 ) -> dict[str, Any]:
     """The genotype, α and β decoded at the end of an epoch, every epoch's network path, and the
     epoch since which the architecture has not changed. 409 before the first epoch ends."""
-    return history.architecture(session, search_id, epoch)
+    return history.architecture(session, search_id, epoch, tenant=tenant)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import FileResponse
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, TenantDep
 from api.schemas import Checkpoint, CheckpointList
 from jobs import service
 from jobs.genotype import GenotypeDoc
@@ -18,15 +18,16 @@ def get_genotype(
     search_id: str,
     session: SessionDep,
     settings: SettingsDep,
+    tenant: TenantDep,
     epoch: Annotated[int | None, Query(ge=1, description="the genotype decoded at epoch N")] = None,
 ) -> dict[str, Any]:
     """The final genotype once the search succeeded; 409 with the state until then."""
-    return service.get_genotype(session, settings.artifact_root, search_id, epoch)
+    return service.get_genotype(session, settings.artifact_root, search_id, epoch, tenant=tenant)
 
 
 @router.get("/searches/{search_id}/checkpoints", response_model=CheckpointList)
-def list_checkpoints(search_id: str, session: SessionDep) -> CheckpointList:
-    checkpoints = service.list_checkpoints(session, search_id)
+def list_checkpoints(search_id: str, session: SessionDep, tenant: TenantDep) -> CheckpointList:
+    checkpoints = service.list_checkpoints(session, search_id, tenant=tenant)
     return CheckpointList(items=[Checkpoint.model_validate(c) for c in checkpoints])
 
 
@@ -40,11 +41,14 @@ def download_checkpoint(
     name: str,
     session: SessionDep,
     settings: SettingsDep,
+    tenant: TenantDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Streams the file; ETag is its quoted sha256. The name is looked up in the artifacts
     table, never joined into a path."""
-    checkpoint = service.get_checkpoint(session, settings.artifact_root, search_id, name)
+    checkpoint = service.get_checkpoint(
+        session, settings.artifact_root, search_id, name, tenant=tenant
+    )
     etag = f'"{checkpoint.sha256}"'
     if if_none_match == etag:
         return Response(status_code=304, headers={"ETag": etag})

@@ -8,13 +8,13 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.dashboard.schemas import Overview
-from api.deps import SessionDep
+from api.deps import SessionDep, TenantDep
 from api.schemas import Progress, SearchDetail
 from jobs import service
 from jobs.states import State
 
 STATIC = Path(__file__).resolve().parents[1] / "dashboard" / "static"
-pages = APIRouter(include_in_schema=False)  # public: the data they fetch needs the token
+pages = APIRouter(include_in_schema=False)  # public: the data they fetch needs an API key
 router = APIRouter(tags=["dashboard"])
 
 
@@ -36,13 +36,14 @@ def mount_static(app: FastAPI) -> None:
 @router.get("/dashboard/searches", response_model=Overview)
 def overview(
     session: SessionDep,
+    tenant: TenantDep,
     state: State | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: str | None = None,
 ) -> Overview:
     """Like GET /searches, with each search's spec and progress snapshot (state, progress,
     ETA), so the searches page needs one request."""
-    searches, next_cursor = service.list_searches(session, state, limit, cursor)
+    searches, next_cursor = service.list_searches(session, state, limit, cursor, tenant=tenant)
     items = []
     for search in searches:
         detail = SearchDetail.model_validate(search, from_attributes=True)

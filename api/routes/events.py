@@ -2,7 +2,8 @@
 application/json, as pages. Both read the same table, so nothing is lost or counted twice."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Annotated
 
 import anyio
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from api.deps import SessionsDep, SettingsDep
+from api.deps import SessionsDep, SettingsDep, TenantDep
 from api.schemas import Event, EventPage
 from jobs import service
 from jobs.errors import InvalidRequestError
@@ -29,15 +30,17 @@ async def search_events(
     request: Request,
     sessions: SessionsDep,
     settings: SettingsDep,
+    tenant: TenantDep,
     after: Annotated[int | None, Query(ge=0, description="events after this seq")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response | EventPage:
     """SSE that ends after the terminal event; resumes after Last-Event-ID or ?after=."""
     start = after if after is not None else _parse_last_event_id(last_event_id)
-    first = await anyio.to_thread.run_sync(_read_page, sessions, search_id, start)  # 404 here
+    read = partial(_read_page, sessions, tenant, search_id)
+    first = await anyio.to_thread.run_sync(read, start)  # 404 here
     if _wants_json(request):
         return first
-    stream = _stream(sessions, search_id, first, settings.event_poll_seconds)
+    stream = _stream(read, first, settings.event_poll_seconds)
     return EventSourceResponse(stream, ping=15)
 
 
@@ -54,16 +57,18 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/event-stream" not in accept
 
 
-def _read_page(sessions: sessionmaker[Session], search_id: str, after: int) -> EventPage:
+def _read_page(
+    sessions: sessionmaker[Session], tenant: str, search_id: str, after: int
+) -> EventPage:
     with sessions() as session:
-        page = service.read_events(session, search_id, after, PAGE)
+        page = service.read_events(session, search_id, after, PAGE, tenant=tenant)
         events = [Event.model_validate(event) for event in page.events]
     next_after = events[-1].seq if events else after
     return EventPage(events=events, next_after=next_after, finished=page.finished)
 
 
 async def _stream(
-    sessions: sessionmaker[Session], search_id: str, page: EventPage, poll_seconds: float
+    read: Callable[[int], EventPage], page: EventPage, poll_seconds: float
 ) -> AsyncIterator[ServerSentEvent]:
     while True:
         for event in page.events:
@@ -74,4 +79,4 @@ async def _stream(
             return
         if not page.events:
             await anyio.sleep(poll_seconds)
-        page = await anyio.to_thread.run_sync(_read_page, sessions, search_id, page.next_after)
+        page = await anyio.to_thread.run_sync(read, page.next_after)

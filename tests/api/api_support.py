@@ -1,11 +1,17 @@
-"""Helpers for the API tests: the tiny spec and a look at what reached the real broker."""
+"""Helpers for the API tests: the tiny spec, tenants with keys made as the admin CLI makes
+them, a client that sends one, and a look at what reached the real broker."""
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs import lifecycle
+from api.main import create_app
+from jobs import admin, lifecycle
 from jobs.db import unit_of_work
 from jobs.queue import celery_config
 from jobs.settings import Settings
@@ -16,6 +22,20 @@ TINY_SPEC: dict[str, Any] = {
     "search_space": {"layers": 3, "filter_multiplier": 2},
     "training": {"epochs": 2, "arch_start_epoch": 1, "batch_size": 2, "crop_size": 48},
 }
+
+
+def tenant_key(sessions: sessionmaker[Session], tenant: str, **quota: int | None) -> str:
+    """A new tenant (with quota overrides, if given) and a key of it, through jobs.admin."""
+    admin.create_tenant(sessions, tenant, **quota)
+    return admin.create_key(sessions, tenant, label="tests").secret
+
+
+@contextmanager
+def keyed_client(settings: Settings, key: str | None) -> Iterator[TestClient]:
+    """A client of a new app on `settings` that sends `key` with every request."""
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    with TestClient(create_app(settings), headers=headers) as client:
+        yield client
 
 
 def sent_tasks(settings: Settings) -> list[tuple[str, list[Any]]]:
@@ -59,3 +79,24 @@ def genotype_doc(level: int = 0) -> dict[str, Any]:
         "cell": [[[0, "sep_conv_3x3"], [1, "skip_connect"]]],
         "blocks": 1,
     }
+
+
+def write_checkpoint(settings: Settings, sessions: sessionmaker[Session], search_id: str) -> bytes:
+    """Run the search through epoch 1 and record a checkpoint file of it; returns its bytes."""
+    attempt = run_until_epoch(sessions, search_id, epochs_done=1)
+    content = b"weights" * 1000
+    path = settings.artifact_root / search_id / "checkpoints" / "epoch-0001.pt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    checkpoint = {
+        "path": path,
+        "epoch": 1,
+        "step": 0,
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+    with unit_of_work(sessions) as session:
+        lifecycle.record_checkpoint(
+            session, settings.artifact_root, search_id, attempt, checkpoint, []
+        )
+    return content

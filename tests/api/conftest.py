@@ -2,16 +2,22 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from api_support import TINY_SPEC
+from api_support import TINY_SPEC, keyed_client, tenant_key
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
-from api.main import create_app
 from jobs.settings import Settings
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+def api_key(sessions: sessionmaker[Session]) -> str:
+    """A key of the tenant `acme`: the API tests run with authentication on, as deployed."""
+    return tenant_key(sessions, "acme")
+
+
+@pytest.fixture
+def client(settings: Settings, api_key: str) -> Iterator[TestClient]:
+    with keyed_client(settings, api_key) as test_client:
         yield test_client
 
 

@@ -1,12 +1,10 @@
 import subprocess
 import sys
 
-from api_support import TINY_SPEC
+from api_support import keyed_client
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from service_fixtures import free_port
 
-from api.main import create_app
 from jobs.settings import Settings
 
 
@@ -22,7 +20,7 @@ def test_readyz_checks_the_database_and_the_broker(client: TestClient) -> None:
 
 def test_readyz_is_503_when_the_broker_is_down(settings: Settings) -> None:
     dead = settings.model_copy(update={"broker_url": f"redis://127.0.0.1:{free_port()}/0"})
-    with TestClient(create_app(dead)) as client:
+    with keyed_client(dead, None) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
     detail = response.json()["detail"]
@@ -30,11 +28,11 @@ def test_readyz_is_503_when_the_broker_is_down(settings: Settings) -> None:
     assert detail["broker"].startswith("error")
 
 
-def test_a_database_outage_answers_503_not_500(settings: Settings) -> None:
+def test_a_database_outage_answers_503_not_500(settings: Settings, api_key: str) -> None:
     dead = settings.model_copy(
         update={"database_url": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none"}
     )
-    with TestClient(create_app(dead)) as client:
+    with keyed_client(dead, api_key) as client:  # the key is checked in the database: 503
         response = client.get("/searches")
     assert response.status_code == 503
     assert response.json()["error"] == "database_unavailable"
@@ -49,15 +47,11 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
-def test_a_token_guards_the_searches_but_not_health(settings: Settings) -> None:
-    guarded = settings.model_copy(update={"api_token": SecretStr("s3cret")})
-    with TestClient(create_app(guarded)) as client:
-        refused = client.post("/searches", json=TINY_SPEC)
-        assert refused.status_code == 401
-        assert refused.json()["error"] == "unauthorized"
-        ok = client.post("/searches", json=TINY_SPEC, headers={"authorization": "Bearer s3cret"})
-        assert ok.status_code == 201
-        assert client.get("/healthz").status_code == 200
+def test_openapi_documents_the_bearer_key(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["APIKey"]["scheme"] == "bearer"
+    assert schema["paths"]["/searches"]["post"]["security"] == [{"APIKey": []}]
+    assert "security" not in schema["paths"]["/healthz"]["get"]
 
 
 def test_unknown_routes_use_the_error_shape(client: TestClient) -> None:

@@ -3,12 +3,11 @@
 from collections.abc import Callable
 
 import pytest
-from api_support import run_until_epoch, sent_tasks
+from api_support import keyed_client, run_until_epoch, sent_tasks
 from fastapi.testclient import TestClient
 from service_fixtures import free_port
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.main import create_app
 from jobs import lifecycle
 from jobs.db import unit_of_work
 from jobs.queue import RUN_SEARCH
@@ -75,14 +74,14 @@ def test_an_unknown_search_is_a_404(client: TestClient) -> None:
 
 
 def test_a_resume_that_cannot_reach_the_broker_stays_paused(
-    client: TestClient, submit: Callable[..., str], settings: Settings
+    client: TestClient, submit: Callable[..., str], settings: Settings, api_key: str
 ) -> None:
     if settings.broker_url.startswith("filesystem"):
         pytest.skip("a folder broker is always reachable")
     search_id = submit()
     post(client, search_id, "pause")
     dead_broker = settings.model_copy(update={"broker_url": f"redis://127.0.0.1:{free_port()}/0"})
-    with TestClient(create_app(dead_broker)) as dead:
+    with keyed_client(dead_broker, api_key) as dead:
         status, body = post(dead, search_id, "resume")
         assert (status, body["error"]) == (503, "broker_unavailable")
     assert client.get(f"/searches/{search_id}").json()["state"] == "paused"

@@ -2,7 +2,7 @@ import hashlib
 from collections.abc import Callable
 
 import pytest
-from api_support import genotype_doc, run_until_epoch
+from api_support import genotype_doc, run_until_epoch, write_checkpoint
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -86,26 +86,6 @@ def test_the_final_genotype_after_success(
         lifecycle.finish(session, settings.artifact_root, search_id, attempt, genotype_doc(1))
     assert client.get(f"/searches/{search_id}/genotype").json() == genotype_doc(1)
     assert client.get(f"/searches/{search_id}").json()["finished_at"] is not None
-
-
-def write_checkpoint(settings: Settings, sessions: sessionmaker[Session], search_id: str) -> bytes:
-    attempt = run_until_epoch(sessions, search_id, epochs_done=1)
-    content = b"weights" * 1000
-    path = settings.artifact_root / search_id / "checkpoints" / "epoch-0001.pt"
-    path.parent.mkdir(parents=True)
-    path.write_bytes(content)
-    checkpoint = {
-        "path": path,
-        "epoch": 1,
-        "step": 0,
-        "size": len(content),
-        "sha256": hashlib.sha256(content).hexdigest(),
-    }
-    with unit_of_work(sessions) as session:
-        lifecycle.record_checkpoint(
-            session, settings.artifact_root, search_id, attempt, checkpoint, []
-        )
-    return content
 
 
 def test_checkpoints_are_listed_and_downloaded(

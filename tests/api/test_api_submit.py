@@ -2,11 +2,10 @@ import copy
 from collections.abc import Callable
 
 import pytest
-from api_support import TINY_SPEC, sent_tasks
+from api_support import TINY_SPEC, keyed_client, sent_tasks
 from fastapi.testclient import TestClient
 from service_fixtures import free_port
 
-from api.main import create_app
 from jobs.queue import RUN_SEARCH
 from jobs.settings import Settings
 
@@ -92,17 +91,19 @@ def test_an_existing_dataset_folder_is_accepted(
     assert submit(spec | {"training": TINY_SPEC["training"]})
 
 
-def test_an_unreachable_broker_fails_the_search_with_a_503(settings: Settings) -> None:
+def test_an_unreachable_broker_fails_the_search_with_a_503(
+    settings: Settings, api_key: str
+) -> None:
     dead_broker = settings.model_copy(update={"broker_url": f"redis://127.0.0.1:{free_port()}/0"})
     headers = {"Idempotency-Key": "retry-me"}
-    with TestClient(create_app(dead_broker)) as client:
+    with keyed_client(dead_broker, api_key) as client:
         response = client.post("/searches", json=TINY_SPEC, headers=headers)
         assert response.status_code == 503
         assert response.json()["error"] == "broker_unavailable"
         (search,) = client.get("/searches").json()["items"]
         assert search["state"] == "failed"
         assert "unreachable" in search["error"]
-    with TestClient(create_app(settings)) as client:  # the key is free for a retry
+    with keyed_client(settings, api_key) as client:  # the key is free for a retry
         retry = client.post("/searches", json=TINY_SPEC, headers=headers)
         assert retry.status_code == 201
         assert retry.json()["id"] != search["id"]

@@ -9,7 +9,6 @@ from playwright.sync_api import Page
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "var" / "screenshots"
-TOKEN = "browser-test-token"
 log = logging.getLogger(__name__)
 
 
@@ -17,9 +16,11 @@ log = logging.getLogger(__name__)
 class Server:
     base_url: str
     folder: Path
+    key: str | None = None  # an API key of the tenant `browser`, when it runs with keys
 
-    def client(self, token: str | None = None) -> httpx.Client:
-        headers = {"authorization": f"Bearer {token}"} if token else {}
+    def client(self) -> httpx.Client:
+        """A client that sends the server's key, if it has one."""
+        headers = {"authorization": f"Bearer {self.key}"} if self.key else {}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
 
 

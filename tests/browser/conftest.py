@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from browser_support import SCREENSHOTS, TOKEN, Server
-from e2e.conftest import WORKER, service_environment, start, stop
+from browser_support import SCREENSHOTS, Server
+from e2e.conftest import WORKER, service_environment, start, stop, tenant_key
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 from service_fixtures import postgres_database, wait_until
 
@@ -61,9 +61,10 @@ def page(browser_context: BrowserContext) -> Iterator[Page]:
 def service(
     postgres_server_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """The API and one worker, as in production."""
-    folder = tmp_path_factory.mktemp("browser-service")
-    with started(postgres_server_url, redis_url, folder, {}, with_worker=True) as server:
+    """The API and one worker, as `make run` serves them on loopback: ADL_AUTH=off, so the
+    dashboard never asks for a key."""
+    folder, auth = tmp_path_factory.mktemp("browser-service"), {"ADL_AUTH": "off"}
+    with started(postgres_server_url, redis_url, folder, auth, with_worker=True) as server:
         yield server
 
 
@@ -71,9 +72,10 @@ def service(
 def keyed_service(
     postgres_server_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """The API alone, behind a token: its searches stay queued, which is all its tests need."""
-    folder, token = tmp_path_factory.mktemp("keyed-service"), {"ADL_API_TOKEN": TOKEN}
-    with started(postgres_server_url, redis_url, folder, token, with_worker=False) as server:
+    """The API alone, with API keys (ADL_AUTH=keys, as service_environment sets it) and a key
+    of the tenant `browser`: its searches stay queued, which is all its tests need."""
+    folder = tmp_path_factory.mktemp("keyed-service")
+    with started(postgres_server_url, redis_url, folder, {}, with_worker=False) as server:
         yield server
 
 
@@ -84,12 +86,13 @@ def started(
     """A migrated database of its own, the API (and a worker) on it, stopped and dropped after."""
     with postgres_database(postgres_server_url) as database_url:
         upgrade(database_url)
+        key = tenant_key(database_url, "browser")
         env = {**service_environment(database_url, redis_url, folder), **extra}
         commands = {"api": API} | ({"worker": WORKER} if with_worker else {})
         processes = {
             name: start(command, env, folder / f"{name}.log") for name, command in commands.items()
         }
-        server = Server(f"http://127.0.0.1:{env['ADL_PORT']}", folder)
+        server = Server(f"http://127.0.0.1:{env['ADL_PORT']}", folder, key)
         try:
             wait_until(lambda: _ready(server, with_worker), 120, "the API (and worker) to start")
             yield server

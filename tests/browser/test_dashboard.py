@@ -80,6 +80,8 @@ def test_the_searches_page_lists_a_submitted_search(
     expect(row).to_contain_text("synthetic · 2 layers · F=2 · 2 epochs")
     expect(page.locator(f'tr[data-search-id="{ids["B"]}"]')).to_be_visible()
     assert api.get(f"/searches/{ids['A']}").json()["spec"]["dataset"]["num_samples"] == 8
+    expect(page.locator("#key-dialog")).to_have_count(0)  # ADL_AUTH=off: no key is asked for
+    expect(page.locator("#key-status")).to_be_hidden()
     screenshot(page, "2-searches-list")
 
 

@@ -11,10 +11,13 @@ from typing import Any
 
 import compose
 import pytest
+from pydantic import ValidationError
+
+from jobs.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = Path(compose.__file__).parent / "docker-compose"  # its console script always exits 0
-SECRETS = {"POSTGRES_PASSWORD": "pw", "ADL_API_TOKEN": "token"}
+SECRETS = {"POSTGRES_PASSWORD": "pw"}
 
 
 def compose_config(*args: str, env: dict[str, str] = SECRETS) -> subprocess.CompletedProcess:
@@ -45,6 +48,18 @@ def test_secrets_must_be_given(missing: str) -> None:
     result = compose_config("-q", env={k: v for k, v in SECRETS.items() if k != missing})
     assert result.returncode != 0
     assert f"required variable {missing} is missing" in result.stderr
+
+
+def test_the_api_runs_with_api_keys_on_every_address(services: dict[str, Any]) -> None:
+    """The container listens on 0.0.0.0 (the Dockerfile's ADL_HOST), where the settings refuse
+    ADL_AUTH=off: the compose file asks for keys explicitly, and the settings agree."""
+    environment = services["api"]["environment"]
+    assert environment["ADL_AUTH"] == "keys"
+    assert "ENV ADL_HOST=0.0.0.0" in (REPO / "Dockerfile").read_text()
+    settings = {k.removeprefix("ADL_").lower(): v for k, v in environment.items()}
+    assert Settings(**settings, host="0.0.0.0").auth == "keys"
+    with pytest.raises(ValidationError, match="ADL_AUTH=off"):
+        Settings(**{**settings, "auth": "off"}, host="0.0.0.0")
 
 
 def test_migrations_run_before_the_api_and_the_workers(services: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
 """The service as it runs in production, started for real: uvicorn (`python -m api`) and a
-Celery worker process, on PostgreSQL and Redis, configured only by ADL_* variables."""
+Celery worker process, on PostgreSQL and Redis, configured only by ADL_* variables, with API keys
+(ADL_AUTH=keys) and one key made as an operator makes it (jobs.admin)."""
 
 import logging
 import os
@@ -16,6 +17,8 @@ import pytest
 import redis
 from service_fixtures import free_port, postgres_database, wait_until
 
+from jobs import admin
+from jobs.db import session_factory
 from jobs.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 class LiveService:
     base_url: str
     worker_log: Path
+    key: str  # an API key of the tenant `e2e`
 
     def worker_output(self) -> str:
         return self.worker_log.read_text()
@@ -42,13 +46,15 @@ def live_service(
     folder = tmp_path_factory.mktemp("e2e")
     with postgres_database(postgres_server_url) as database_url:
         upgrade(database_url)
+        key = tenant_key(database_url, "e2e")
         env = service_environment(database_url, redis_url, folder)
         processes = {
             "worker": start(WORKER, env, folder / "worker.log"),
             "api": start([sys.executable, "-m", "api"], env, folder / "api.log"),
         }
         try:
-            service = LiveService(f"http://127.0.0.1:{env['ADL_PORT']}", folder / "worker.log")
+            base_url = f"http://127.0.0.1:{env['ADL_PORT']}"
+            service = LiveService(base_url, folder / "worker.log", key)
             wait_until(lambda: _ready(service), 120, "the API and the worker to start")
             yield service
         finally:
@@ -58,9 +64,18 @@ def live_service(
             redis.Redis.from_url(redis_url).delete(env["ADL_QUEUE"])
 
 
+def tenant_key(database_url: str, tenant: str) -> str:
+    """A new tenant and an API key of it, through jobs.admin as `python -m jobs.admin` does."""
+    sessions = session_factory(database_url)
+    admin.create_tenant(sessions, tenant)
+    key = admin.create_key(sessions, tenant, label="tests").secret
+    return key
+
+
 def service_environment(database_url: str, redis_url: str, folder: Path) -> dict[str, str]:
     return {
         **os.environ,
+        "ADL_AUTH": "keys",
         "ADL_DATABASE_URL": database_url,
         "ADL_BROKER_URL": redis_url,
         "ADL_QUEUE": f"adl-e2e-{uuid.uuid4().hex[:8]}",

@@ -27,7 +27,8 @@ KEY = {"Idempotency-Key": "e2e-a"}
 
 @pytest.fixture(scope="module")
 def api(live_service: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_service.base_url, timeout=30) as client:
+    auth = {"authorization": f"Bearer {live_service.key}"}
+    with httpx.Client(base_url=live_service.base_url, headers=auth, timeout=30) as client:
         yield client
 
 

@@ -67,9 +67,11 @@ class Cluster:
         self.api: Process | None = None
         self.http = httpx.Client(timeout=30)
 
-    def start(self, database_url: str, workers: tuple[str, ...]) -> None:
+    def start(self, database_url: str, workers: tuple[str, ...], key: str) -> None:
+        """`key`: an API key the client sends (the service runs with ADL_AUTH=keys)."""
         self.env = self._environment(database_url)
         self.http.base_url = f"http://127.0.0.1:{self.env['ADL_PORT']}"
+        self.http.headers["authorization"] = f"Bearer {key}"
         self.start_api()
         for name in workers:
             self.start_worker(name)
@@ -77,6 +79,7 @@ class Cluster:
     def _environment(self, database_url: str) -> dict[str, str]:
         return {
             **os.environ,
+            "ADL_AUTH": "keys",
             "ADL_DATABASE_URL": database_url,
             "ADL_BROKER_URL": self.redis.url,
             "ADL_QUEUE": f"adl-faults-{uuid.uuid4().hex[:8]}",

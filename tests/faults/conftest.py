@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 from cluster import Cluster
+from e2e.conftest import tenant_key
 from service_fixtures import postgres_database
 
 from jobs.migrate import upgrade
@@ -18,7 +19,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         with postgres_database(service.postgres.url) as database_url:
             upgrade(database_url)
             try:
-                service.start(database_url, WORKERS)
+                service.start(database_url, WORKERS, tenant_key(database_url, "faults"))
                 yield service
             finally:
                 service.stop_processes()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs import lifecycle, repository
+from jobs import lifecycle, repository, tenants
 from jobs.db import unit_of_work, utcnow
 from jobs.errors import StaleAttemptError
 from jobs.models import Search
@@ -21,7 +21,9 @@ LEASE = 60
 
 def new_search(sessions: sessionmaker[Session], search_id: str = "s-1") -> str:
     with unit_of_work(sessions) as session:
-        repository.add_search(session, search_id, SearchSpec().model_dump(mode="json"))
+        tenants.ensure_tenant(session, tenants.LOCAL)
+        document = SearchSpec().model_dump(mode="json")
+        repository.add_search(session, search_id, document, tenant=tenants.LOCAL)
     return search_id
 
 

@@ -71,3 +71,62 @@ def test_bad_specs_name_the_field(body: dict[str, Any], where: str, message: str
     location, text = _error(body)
     assert location == where
     assert message in text
+
+
+def _schema_leaves(node: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every property schema of the SearchSpec JSON schema, `Model.field`; the variants of an
+    optional field (anyOf) are listed each, so `int | None` is checked as an int."""
+    leaves = []
+    for model, definition in node["$defs"].items():
+        for name, prop in definition.get("properties", {}).items():
+            leaves += [(f"{model}.{name}", variant) for variant in prop.get("anyOf", [prop])]
+    return leaves
+
+
+def _lacks(prop: dict[str, Any], *keys: str) -> bool:
+    return not any(key in prop for key in keys)
+
+
+def test_every_number_string_and_list_of_the_spec_is_bounded() -> None:
+    leaves = _schema_leaves(SearchSpec.model_json_schema())
+    numbers = [(name, p) for name, p in leaves if p.get("type") in ("integer", "number")]
+    assert len(numbers) >= 15  # the walk found the fields: an empty walk would check nothing
+    unbounded = [
+        name
+        for name, prop in numbers
+        if _lacks(prop, "minimum", "exclusiveMinimum")
+        or _lacks(prop, "maximum", "exclusiveMaximum")
+    ]
+    free_strings = [
+        name
+        for name, prop in leaves
+        if prop.get("type") == "string" and "enum" not in prop and _lacks(prop, "maxLength")
+    ]
+    endless_lists = [n for n, p in leaves if p.get("type") == "array" and _lacks(p, "maxItems")]
+    assert (unbounded, free_strings, endless_lists) == ([], [], [])
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"training": {"batch_size": 4096}}, "training.batch_size"),
+        ({"training": {"arch_start_epoch": 5000}}, "training.arch_start_epoch"),
+        ({"training": {"weight_decay": 2.0}}, "training.weight_decay"),
+        ({"training": {"val_batches": 10**9}}, "training.val_batches"),
+        ({"training": {"momentum": 1.0}}, "training.momentum"),
+        ({"search_space": {"layers": 25}}, "search_space.layers"),
+        ({"search_space": {"primitives": []}}, "search_space.primitives"),
+        ({"dataset": {"kind": "folder", "name": "x" * 256}}, "dataset.name"),
+    ],
+)
+def test_values_out_of_range_name_their_field(body: dict[str, Any], where: str) -> None:
+    assert _error(body)[0] == where
+
+
+@pytest.mark.parametrize("value", [True, "4", 4.0])
+def test_numbers_are_numbers(value: object) -> None:
+    assert _error({"training": {"batch_size": value}})[0] == "training.batch_size"
+
+
+def test_a_whole_number_is_a_fine_rate() -> None:
+    assert SearchSpec.model_validate({"training": {"weight_decay": 0}}).training.weight_decay == 0

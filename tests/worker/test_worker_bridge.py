@@ -11,6 +11,7 @@ from jobs import lifecycle, repository, service
 from jobs.db import unit_of_work
 from jobs.errors import StaleAttemptError
 from jobs.settings import Settings
+from jobs.tenants import LOCAL
 from nas_core import StepInfo
 from worker.bridge import SearchBridge, finite
 
@@ -75,7 +76,7 @@ def test_should_stop_reads_the_cancel_flag_once_per_interval(
     bridge = running_bridge(sessions, settings, clock, threading.Event())
     assert bridge.should_stop() is False
     with sessions() as session:
-        service.cancel_search(session, "s-1")
+        service.cancel_search(session, "s-1", tenant=LOCAL)
     assert bridge.should_stop() is False  # not read again within the interval
     clock.now += settings.cancel_check_seconds
     assert bridge.should_stop() is True
@@ -115,5 +116,5 @@ def test_a_pause_request_stops_the_loop(
 ) -> None:
     bridge = running_bridge(sessions, settings, Clock(), threading.Event())
     with sessions() as session:
-        service.pause_search(session, "s-1")
+        service.pause_search(session, "s-1", tenant=LOCAL)
     assert bridge.should_stop() is True

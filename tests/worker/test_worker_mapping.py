@@ -45,5 +45,19 @@ def test_a_dataset_is_opened_under_the_data_root(tmp_path: Path) -> None:
     spec = SearchSpec.model_validate(
         {"dataset": {"kind": "folder", "name": "roads", "num_classes": 4}}
     )
-    with pytest.raises(DatasetError, match=str(tmp_path / "roads")):
+    (tmp_path / "roads").mkdir()  # empty: nas_core names the folder it looked in
+    with pytest.raises(DatasetError, match=str(tmp_path.resolve() / "roads")):
         open_sources(spec, tmp_path)
+
+
+def test_a_link_swapped_in_after_submission_is_refused(tmp_path: Path) -> None:
+    data_root, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    (data_root / "roads").mkdir(parents=True)
+    elsewhere.mkdir()
+    spec = SearchSpec.model_validate(
+        {"dataset": {"kind": "folder", "name": "roads", "num_classes": 4}}
+    )
+    (data_root / "roads").rmdir()  # accepted at submission; a link to elsewhere replaces it
+    (data_root / "roads").symlink_to(elsewhere)
+    with pytest.raises(DatasetError, match="outside the data root"):
+        open_sources(spec, data_root)

@@ -12,6 +12,7 @@ from worker_support import TWO_EPOCHS, queued_search
 from jobs import repository, service
 from jobs.models import Search
 from jobs.settings import Settings
+from jobs.tenants import LOCAL
 from nas_core import Genotype
 from worker.celery_app import SHUTDOWN
 from worker.tasks import run_search
@@ -37,8 +38,9 @@ def test_a_search_runs_to_a_valid_genotype(
     search = search_row(sessions)
     assert (search.state, search.attempts, search.error) == ("succeeded", 1, None)
     with sessions() as session:
-        genotype = service.get_genotype(session, worker_settings.artifact_root, search_id, None)
-        (checkpoint,) = service.list_checkpoints(session, search_id)
+        root = worker_settings.artifact_root
+        genotype = service.get_genotype(session, root, search_id, None, tenant=LOCAL)
+        (checkpoint,) = service.list_checkpoints(session, search_id, tenant=LOCAL)
     assert Genotype.from_dict(genotype).layers == 2
     kinds = event_types(sessions)
     assert {"progress", "metrics", "genotype", "checkpoint"} <= set(kinds)
@@ -51,7 +53,7 @@ def test_a_cancelled_search_is_not_run(
 ) -> None:
     search_id = queued_search(sessions)
     with sessions() as session:
-        service.cancel_search(session, search_id)
+        service.cancel_search(session, search_id, tenant=LOCAL)
     assert run_search(search_id) == "skipped"
     assert search_row(sessions).attempts == 0
 

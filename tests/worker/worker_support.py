@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs import repository
+from jobs import repository, tenants
 from jobs.db import unit_of_work
 from jobs.spec import SearchSpec
 
@@ -24,8 +24,10 @@ TWO_EPOCHS = {
 def queued_search(
     sessions: sessionmaker[Session], search_id: str = "s-1", spec: dict[str, Any] | None = None
 ) -> str:
-    """A row as POST /searches leaves it (without the API's dataset check)."""
+    """A row as POST /searches leaves it for the tenant `local` (without the API's dataset
+    check)."""
     document = SearchSpec.model_validate(spec or TINIEST_SPEC).model_dump(mode="json")
     with unit_of_work(sessions) as session:
-        repository.add_search(session, search_id, document)
+        tenants.ensure_tenant(session, tenants.LOCAL)
+        repository.add_search(session, search_id, document, tenant=tenants.LOCAL)
     return search_id

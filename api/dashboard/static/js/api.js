@@ -1,5 +1,6 @@
 // Requests to the service's API. When the API asks for a key (401), the page asks the user once
-// and keeps it for this browser session (sessionStorage), sending it as a bearer token.
+// for their tenant's API key and keeps it for this browser session (sessionStorage), sending it
+// as a bearer token. With ADL_AUTH=off the API never answers 401, so the page never asks.
 const KEY = "adl.apiKey";
 let pendingKey = null;
 
@@ -17,12 +18,13 @@ export function authHeaders(extra = {}) {
 }
 
 export async function request(method, path, body) {
-  for (let refused = false; ; refused = true) {
+  for (;;) {
     const headers = authHeaders(body === undefined ? {} : { "content-type": "application/json" });
     const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
     const response = await fetch(path, init);
     if (response.status === 401) {
-      await askForKey(refused);
+      const refusal = await response.json().catch(() => null);
+      await askForKey(refusal?.detail);
       continue;
     }
     const data = await response.json().catch(() => null);
@@ -49,15 +51,19 @@ export function enableKeyedDownloads() {
   });
 }
 
-// Ask for the key in a dialog; concurrent callers share one question.
-export function askForKey(refused = false) {
-  pendingKey ??= keyDialog(refused).finally(() => (pendingKey = null));
+// Ask for the key in a dialog; concurrent callers share one question. `reason`: the API's word
+// on the refusal, shown when a key had been sent (unknown, revoked).
+export function askForKey(reason = undefined) {
+  pendingKey ??= keyDialog(reason).finally(() => (pendingKey = null));
   return pendingKey;
 }
 
-function keyDialog(refused) {
+function keyDialog(reason) {
   const dialog = document.getElementById("key-dialog") ?? buildKeyDialog();
-  dialog.querySelector(".key-refused").hidden = !refused;
+  const refusal = dialog.querySelector(".key-refused");
+  refusal.hidden = sessionStorage.getItem(KEY) === null;
+  const why = typeof reason === "string" ? ` (${reason})` : "";
+  refusal.textContent = `That key was refused${why}; try again.`;
   dialog.querySelector("input").value = "";
   dialog.showModal();
   return new Promise((resolve) => {
@@ -76,8 +82,9 @@ function buildKeyDialog() {
   dialog.id = "key-dialog";
   dialog.innerHTML = `<form>
       <h2>API key</h2>
-      <p>This service needs its API key (<code>ADL_API_TOKEN</code>). It is kept for this
-      browser session only.</p>
+      <p>This service needs an API key (<code>adl_…</code>; an administrator makes one with
+      <code>python -m jobs.admin keys create --tenant NAME</code>). You see the searches of
+      its tenant. It is kept for this browser session only.</p>
       <p class="key-refused error">That key was refused; try again.</p>
       <input type="password" name="key" autocomplete="off" required aria-label="API key">
       <button type="submit">Use this key</button>

@@ -15,7 +15,7 @@ export async function follow(searchId, onEvent) {
     try {
       await streamOnce(searchId, cursor.after, deliver);
     } catch (error) {
-      if (error.status === 401) await askForKey(true);
+      if (error.status === 401) await askForKey(error.body?.detail);
       else if (error.status === 404) throw error;
       else console.warn("event stream interrupted; reconnecting", error);
     }
