@@ -23,9 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nas_core.fast_conv import stacked_conv
 from nas_core.fast_norm import branch_batch_norm, shared_batch_norm
-
-_CHANNELS_LAST_FROM = 16  # pixels per side; below it channels-last grouped convs are slower
 
 
 def _leaves(module: nn.Module) -> list[nn.Module]:
@@ -122,14 +121,7 @@ class StateEdges:
         if kernel == (1, 1) and groups < weight.shape[0]:
             return _grouped_pointwise(y, weight, groups)
         padding = _same_padding(conv.dilation, kernel)
-        depthwise = groups == y.shape[1]
-        large = min(y.shape[2:]) >= _CHANNELS_LAST_FROM
-        if large and (weight.shape[-1] >= 5 or (weight.shape[-1] > 1 and not depthwise)):
-            # oneDNN's channels-last backward is ~2x faster there (not for depthwise 3x3)
-            y = y.contiguous(memory_format=torch.channels_last)
-            out = F.conv2d(y, weight, None, 1, padding, conv.dilation, groups)
-            return out.contiguous()
-        return F.conv2d(y, weight, None, 1, padding, conv.dilation, groups)
+        return stacked_conv(y, weight, padding, conv.dilation, groups)
 
     def _channel_scale(self, alpha: torch.Tensor) -> torch.Tensor:
         """α per edge, spread over that edge's G*C channels."""

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas_core.config import SearchConfig
+from nas_core.flat import flat_optimizer_state, flatten_parameters
 from nas_core.supernet import Supernet
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,9 @@ class Stepper:
         self.model, self.config = model, config
         self.device = next(model.parameters()).device
         self.weights, self.arch = model.weight_parameters(), model.arch_parameters()
+        self.flat_weights = flatten_parameters(self.weights)
         self.weight_opt = torch.optim.SGD(
-            self.weights,
+            [self.flat_weights],
             config.weight_lr,
             config.momentum,
             weight_decay=config.weight_decay,
@@ -72,14 +74,14 @@ class Stepper:
     def _step(self, images, labels, train, freeze, optimizer, name: str) -> float:
         _set_requires_grad(freeze, False)
         _set_requires_grad(train, True)
-        optimizer.zero_grad(set_to_none=True)
+        _zero_grad(optimizer)
         with self.autocast():
             loss = segmentation_loss(*self._forward(images, labels))
         scaler = self.scalers[name]
         scaler.scale(loss).backward()
         if name == "weight" and self.config.grad_clip is not None:
             scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(train, self.config.grad_clip, foreach=True)
+            nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], self.config.grad_clip)
         scaler.step(optimizer)
         scaler.update()
         return float(loss.detach())
@@ -119,7 +121,9 @@ class Stepper:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
-        self.weight_opt.load_state_dict(state["weight_optimizer"])
+        self.weight_opt.load_state_dict(
+            flat_optimizer_state(state["weight_optimizer"], self.weights)
+        )
         self.arch_opt.load_state_dict(state["arch_optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         for name, scaler in self.scalers.items():
@@ -127,6 +131,14 @@ class Stepper:
         torch.set_rng_state(state["rng"]["torch"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+
+
+def _zero_grad(optimizer: torch.optim.Optimizer) -> None:
+    """In place: the flat weights' gradient is shared with the weights' views of it."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            if param.grad is not None:
+                param.grad.zero_()
 
 
 def _set_requires_grad(params: list[nn.Parameter], flag: bool) -> None:
