@@ -10,6 +10,7 @@ from api import errors
 from api.cors import CorsFromSettings
 from api.deps import AUTH_RESPONSES, get_tenant
 from api.limits import BodySizeLimit
+from api.responses import DATABASE_UNAVAILABLE
 from api.routes import architecture, artifacts, dashboard, events, health, searches
 from jobs.db import session_factory
 from jobs.queue import QueueClient
@@ -34,7 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(CorsFromSettings)  # outermost: a 413 carries CORS headers too
-    protected = APIRouter(dependencies=[Depends(get_tenant)], responses=AUTH_RESPONSES)
+    protected = APIRouter(
+        dependencies=[Depends(get_tenant)], responses={**AUTH_RESPONSES, **DATABASE_UNAVAILABLE}
+    )
     for module in (searches, events, artifacts, architecture, dashboard):
         protected.include_router(module.router)
     app.include_router(protected)

@@ -86,7 +86,8 @@ def revoke_key(session: Session, prefix_or_id: str) -> ApiKey:
 
 
 def _find(prefix_or_id: str) -> Select[tuple[ApiKey]]:
-    if prefix_or_id.isdigit():
+    # ASCII digits only (isdigit() takes '²', int() does not), and at most 18: they fit a BIGINT
+    if prefix_or_id.isascii() and prefix_or_id.isdigit() and len(prefix_or_id) <= 18:
         return select(ApiKey).where(ApiKey.id == int(prefix_or_id))
     if len(prefix_or_id) > PREFIX_CHARS:  # the whole key was given
         return select(ApiKey).where(ApiKey.key_sha256 == digest(prefix_or_id))

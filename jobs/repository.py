@@ -50,10 +50,18 @@ def get_tenant_search(
 def _one_search(
     session: Session, query: Select[tuple[Search]], search_id: str, lock: bool
 ) -> Search:
-    search = session.scalars(query.with_for_update() if lock else query).one_or_none()
+    search = None
+    if _storable(search_id):
+        search = session.scalars(query.with_for_update() if lock else query).one_or_none()
     if search is None:
         raise NotFoundError(f"no search with id {search_id!r}")
     return search
+
+
+def _storable(text: str) -> bool:
+    """No stored id or name holds a NUL, and PostgreSQL refuses one in a text parameter (a
+    DataError, so a 500, where SQLite just finds nothing): such a lookup skips the database."""
+    return "\x00" not in text
 
 
 def transition(session: Session, search: Search, target: State, **fields: Any) -> Search:
@@ -179,7 +187,7 @@ def get_artifact(session: Session, search_id: str, kind: str, name: str) -> Arti
     query = select(Artifact).where(
         Artifact.search_id == search_id, Artifact.kind == kind, Artifact.name == name
     )
-    artifact = session.scalars(query).one_or_none()
+    artifact = session.scalars(query).one_or_none() if _storable(name) else None
     if artifact is None:
         raise NotFoundError(f"search {search_id!r} has no {kind} named {name!r}")
     return artifact

@@ -8,7 +8,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,8 +196,12 @@ def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         return None
     try:
         created_at, search_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(created_at), str(search_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None or "\x00" in str(search_id):  # never in a cursor of ours
+            raise ValueError("a naive time, or an id PostgreSQL refuses as a parameter")
+        # OverflowError: a time that leaves datetime's range once moved to UTC
+        return moment.astimezone(UTC), str(search_id)
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
         raise InvalidRequestError("cursor is not one this API returned; start without it") from exc
 
 

@@ -28,6 +28,7 @@ Int = Annotated[int, Strict()]
 Float = Annotated[float, Strict()]
 # A relative path of plain segments: no leading '/', no '..', no backslashes.
 DATASET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
+MAX_EPOCHS = 1000  # also bounds ?epoch= on the routes that read per-epoch results
 
 
 class Section(BaseModel):
@@ -97,8 +98,8 @@ class SearchSpaceSpec(Section):
 
 
 class TrainingSpec(Section):
-    epochs: Int = Field(default=40, ge=1, le=1000)
-    arch_start_epoch: Int = Field(default=20, ge=0, le=999)  # below epochs, at most 1000
+    epochs: Int = Field(default=40, ge=1, le=MAX_EPOCHS)
+    arch_start_epoch: Int = Field(default=20, ge=0, le=MAX_EPOCHS - 1)  # below epochs
     batch_size: Int = Field(default=2, ge=2, le=1024, description="at least 2 for batch norm")
     crop_size: Int = Field(default=321, ge=8, le=4096)
     weight_lr: Float = Field(default=0.025, gt=0, le=10)

@@ -6,26 +6,32 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import FileResponse
 
 from api.deps import SessionDep, SettingsDep, TenantDep
+from api.responses import NO_CHECKPOINT, NOT_FOUND, NOT_FOUND_OR_NOT_YET
 from api.schemas import Checkpoint, CheckpointList
 from jobs import service
 from jobs.genotype import GenotypeDoc
+from jobs.spec import MAX_EPOCHS
 
 router = APIRouter(tags=["artifacts"])
 
 
-@router.get("/searches/{search_id}/genotype", response_model=GenotypeDoc)
+@router.get(
+    "/searches/{search_id}/genotype", response_model=GenotypeDoc, responses=NOT_FOUND_OR_NOT_YET
+)
 def get_genotype(
     search_id: str,
     session: SessionDep,
     settings: SettingsDep,
     tenant: TenantDep,
-    epoch: Annotated[int | None, Query(ge=1, description="the genotype decoded at epoch N")] = None,
+    epoch: Annotated[
+        int | None, Query(ge=1, le=MAX_EPOCHS, description="the genotype decoded at epoch N")
+    ] = None,
 ) -> dict[str, Any]:
     """The final genotype once the search succeeded; 409 with the state until then."""
     return service.get_genotype(session, settings.artifact_root, search_id, epoch, tenant=tenant)
 
 
-@router.get("/searches/{search_id}/checkpoints", response_model=CheckpointList)
+@router.get("/searches/{search_id}/checkpoints", response_model=CheckpointList, responses=NOT_FOUND)
 def list_checkpoints(search_id: str, session: SessionDep, tenant: TenantDep) -> CheckpointList:
     checkpoints = service.list_checkpoints(session, search_id, tenant=tenant)
     return CheckpointList(items=[Checkpoint.model_validate(c) for c in checkpoints])
@@ -34,7 +40,7 @@ def list_checkpoints(search_id: str, session: SessionDep, tenant: TenantDep) -> 
 @router.get(
     "/searches/{search_id}/checkpoints/{name}",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 304: {}},
+    responses={200: {"content": {"application/octet-stream": {}}}, 304: {}, **NO_CHECKPOINT},
 )
 def download_checkpoint(
     search_id: str,

@@ -12,18 +12,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import SessionsDep, SettingsDep, TenantDep
+from api.responses import NOT_FOUND
 from api.schemas import Event, EventPage
 from jobs import service
 from jobs.errors import InvalidRequestError
 
 router = APIRouter(tags=["events"])
 PAGE = 100
+MAX_SEQ = 2**63 - 1  # seq is a BIGINT: a larger number fails in the database driver, not here
 
 
 @router.get(
     "/searches/{search_id}/events",
     response_model=EventPage,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={200: {"content": {"text/event-stream": {}}}, **NOT_FOUND},
 )
 async def search_events(
     search_id: str,
@@ -31,7 +33,9 @@ async def search_events(
     sessions: SessionsDep,
     settings: SettingsDep,
     tenant: TenantDep,
-    after: Annotated[int | None, Query(ge=0, description="events after this seq")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="events after this seq")
+    ] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response | EventPage:
     """SSE that ends after the terminal event; resumes after Last-Event-ID or ?after=."""
@@ -47,9 +51,15 @@ async def search_events(
 def _parse_last_event_id(value: str | None) -> int:
     if value is None:
         return 0
-    if not value.strip().isdigit():
-        raise InvalidRequestError("Last-Event-ID must be the seq (an integer) of an event")
-    return int(value)
+    text = value.strip()
+    # isascii: str.isdigit() also takes digits such as '²' that int() refuses; the length check
+    # comes before int(), which refuses (ValueError) strings of more than 4300 digits
+    digits = text.isascii() and text.isdigit() and len(text) <= len(str(MAX_SEQ))
+    if not digits or int(text) > MAX_SEQ:
+        raise InvalidRequestError(
+            f"Last-Event-ID must be the seq of an event: an integer from 0 to {MAX_SEQ}"
+        )
+    return int(text)
 
 
 def _wants_json(request: Request) -> bool:

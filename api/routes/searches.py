@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 
 from api.deps import QueueDep, SessionDep, SettingsDep, TenantDep
+from api.responses import CONFLICT, NOT_FOUND, QUEUE_OR_DATABASE_UNAVAILABLE
 from api.schemas import Progress, SearchDetail, SearchPage, SearchSummary
 from jobs import service
 from jobs.models import Search
@@ -22,7 +23,11 @@ IdempotencyKey = Annotated[
     "/searches",
     status_code=status.HTTP_201_CREATED,
     response_model=SearchDetail,
-    responses={429: {"description": "the tenant's quota is reached (code `quota_exceeded`)"}},
+    responses={
+        409: {"description": "the Idempotency-Key was used for another spec"},
+        429: {"description": "the tenant's quota is reached (code `quota_exceeded`)"},
+        **QUEUE_OR_DATABASE_UNAVAILABLE,
+    },
 )
 def submit_search(
     spec: SearchSpec,
@@ -59,7 +64,7 @@ def list_searches(
     return SearchPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/searches/{search_id}", response_model=SearchDetail)
+@router.get("/searches/{search_id}", response_model=SearchDetail, responses=NOT_FOUND)
 def get_search(search_id: str, session: SessionDep, tenant: TenantDep) -> SearchDetail:
     return _detail(session, service.get_search(session, search_id, tenant=tenant))
 
@@ -68,6 +73,7 @@ def get_search(search_id: str, session: SessionDep, tenant: TenantDep) -> Search
     "/searches/{search_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SearchDetail,
+    responses={**NOT_FOUND, **CONFLICT},
 )
 def cancel_search(search_id: str, session: SessionDep, tenant: TenantDep) -> SearchDetail:
     """Queued or paused: cancelled at once. Running or pausing: stops at its next step, after
@@ -79,7 +85,7 @@ def cancel_search(search_id: str, session: SessionDep, tenant: TenantDep) -> Sea
     "/searches/{search_id}/pause",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SearchDetail,
-    responses={409: {"description": "the search is cancelling or finished"}},
+    responses={**NOT_FOUND, 409: {"description": "the search is cancelling or finished"}},
 )
 def pause_search(search_id: str, session: SessionDep, tenant: TenantDep) -> SearchDetail:
     """Queued: paused at once. Running: `pausing` until the worker has saved a checkpoint at
@@ -92,8 +98,9 @@ def pause_search(search_id: str, session: SessionDep, tenant: TenantDep) -> Sear
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SearchDetail,
     responses={
+        **NOT_FOUND,
         409: {"description": "the search is not paused (code `not_paused`)"},
-        503: {"description": "the task queue is unreachable; the search stays paused"},
+        503: {"description": "the task queue (the search stays paused) or the database is down"},
     },
 )
 def resume_search(

@@ -42,22 +42,6 @@ CHECKS = [
 ]
 CHECKPOINT = "epoch-0001.pt"
 MAX_SEQ = 2**63 - 1  # the largest BIGINT
-# Statuses that routes answer but do not declare yet; each entry waives only the "status code
-# documented" check for that answer. TODO(routes): declare them in api/routes/*, e.g.
-# `responses={404: {"description": "no such search"}}` (api.errors documents the error body),
-# then drop them here.
-UNDOCUMENTED: dict[tuple[str, str], set[int]] = {
-    ("POST", "/searches"): {409},
-    ("GET", "/searches/{search_id}"): {404},
-    ("POST", "/searches/{search_id}/cancel"): {404, 409},
-    ("POST", "/searches/{search_id}/pause"): {404},
-    ("POST", "/searches/{search_id}/resume"): {404},
-    ("GET", "/searches/{search_id}/events"): {404},
-    ("GET", "/searches/{search_id}/genotype"): {404, 409},
-    ("GET", "/searches/{search_id}/checkpoints"): {404},
-    ("GET", "/searches/{search_id}/checkpoints/{name}"): {404},
-    ("GET", "/searches/{search_id}/architecture"): {404, 409},
-}
 
 
 def loosen_tuples(node: Any) -> Any:
@@ -131,58 +115,56 @@ def aim_at_seeded_rows(case: schemathesis.Case, seeded: Seeded) -> None:
         params["name"] = CHECKPOINT
 
 
-def meets_known_defect(case: schemathesis.Case) -> bool:
-    """A request that still meets a defect the fuzz found whose fix belongs to
-    api/routes/events.py: an event seq past the database's 64-bit integers, in ?after= or in
-    Last-Event-ID, answers 500. The fuzz skips just those; the xfail tests below say when
-    they are fixed."""
-    if not case.path.endswith("/events"):
-        return False
-    after = str((case.query or {}).get("after", ""))
-    last = str((case.headers or {}).get("Last-Event-ID", "")).strip()
-    return any(
-        value.isascii() and value.isdigit() and int(value) > MAX_SEQ for value in (after, last)
-    )
-
-
 @schema.parametrize()
 def test_the_api_keeps_its_schema(case: schemathesis.Case, seeded: Seeded) -> None:
     aim_at_seeded_rows(case, seeded)
-    if meets_known_defect(case):
-        return
     headers = {"Authorization": f"Bearer {seeded.api_key}"}
     if case.path.endswith("/events"):
         # Server-Sent Events stream until the search ends (forever for a queued one): the fuzz
         # reads the JSON pages of the same rows; tests/api/test_api_events.py covers the stream.
         headers["Accept"] = "application/json"
     response = case.call(app=seeded.app, headers=headers)
-    waived = response.status_code in UNDOCUMENTED.get((case.method, case.path), ())
-    checks = [check for check in CHECKS if not (waived and check is status_code_conformance)]
-    case.validate_response(response, checks=checks, headers=headers)
+    case.validate_response(response, checks=CHECKS, headers=headers)
 
 
-@pytest.mark.parametrize(("operation", "statuses"), UNDOCUMENTED.items())
-def test_each_waiver_is_still_needed(operation: tuple[str, str], statuses: set[int]) -> None:
-    method, path = operation
-    documented = create_app().openapi()["paths"][path][method.lower()]["responses"]
-    assert not statuses & {int(status) for status in documented if status.isdigit()}, (
-        f"{method} {path} documents these now: drop them from UNDOCUMENTED"
-    )
+# Defects the fuzz found once, kept as plain tests: each answered 500 before its fix.
 
 
-@pytest.mark.xfail(strict=True, reason="TODO(routes): Query(ge=0, le=2**63 - 1) for `after`")
 def test_an_event_seq_past_64_bits_is_422(seeded: Seeded) -> None:
     response = _get_events(seeded, params={"after": MAX_SEQ + 1})
     assert response.status_code == 422
+    assert [p["field"] for p in response.json()["detail"]] == ["after"]
 
 
-@pytest.mark.xfail(strict=True, reason="TODO(routes): _parse_last_event_id: at most 2**63 - 1")
-def test_a_last_event_id_past_64_bits_is_422(seeded: Seeded) -> None:
-    response = _get_events(seeded, headers={"Last-Event-ID": str(MAX_SEQ + 1)})
+@pytest.mark.parametrize(
+    "last_event_id",
+    # b"\xb2" is '²' in Latin-1, the headers' encoding: str.isdigit() takes it, int() does not
+    [str(MAX_SEQ + 1).encode(), b"1" * 5000, b"\xb2"],
+    ids=["past-64-bits", "past-int-digit-limit", "superscript-two"],
+)
+def test_a_last_event_id_that_is_no_seq_is_422(seeded: Seeded, last_event_id: bytes) -> None:
+    response = _get_events(seeded, headers={"Last-Event-ID": last_event_id})
+    assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
+
+
+def test_the_largest_seq_reads_an_empty_page(seeded: Seeded) -> None:
+    for request in ({"params": {"after": MAX_SEQ}}, {"headers": {"Last-Event-ID": str(MAX_SEQ)}}):
+        response = _get_events(seeded, **request)
+        assert (response.status_code, response.json()["events"]) == (200, []), request
+
+
+@pytest.mark.parametrize("path", ["genotype", "architecture"])
+def test_an_epoch_past_the_specs_cap_is_422(seeded: Seeded, path: str) -> None:
+    response = _get(seeded, f"/searches/{seeded.search_ids[4]}/{path}", params={"epoch": 1001})
     assert response.status_code == 422
+    assert [p["field"] for p in response.json()["detail"]] == ["epoch"]
 
 
 def _get_events(seeded: Seeded, **request: Any) -> Any:
+    return _get(seeded, f"/searches/{seeded.search_ids[2]}/events", **request)
+
+
+def _get(seeded: Seeded, path: str, **request: Any) -> Any:
     headers = {"Authorization": f"Bearer {seeded.api_key}", "Accept": "application/json"}
     with TestClient(seeded.app, headers=headers, raise_server_exceptions=False) as client:
-        return client.get(f"/searches/{seeded.search_ids[2]}/events", **request)
+        return client.get(path, **request)

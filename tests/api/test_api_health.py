@@ -19,13 +19,15 @@ def test_readyz_checks_the_database_and_the_broker(client: TestClient) -> None:
 
 
 def test_readyz_is_503_when_the_broker_is_down(settings: Settings) -> None:
-    dead = settings.model_copy(update={"broker_url": f"redis://127.0.0.1:{free_port()}/0"})
+    port = free_port()
+    dead = settings.model_copy(update={"broker_url": f"redis://127.0.0.1:{port}/0"})
     with keyed_client(dead, None) as client:
         response = client.get("/readyz")
     assert response.status_code == 503
     detail = response.json()["detail"]
     assert detail["database"] == "ok"
     assert detail["broker"].startswith("error")
+    assert str(port) not in response.text  # a public page: where the broker is, only the log says
 
 
 def test_a_database_outage_answers_503_not_500(settings: Settings, api_key: str) -> None:

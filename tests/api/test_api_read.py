@@ -1,4 +1,6 @@
+import base64
 import hashlib
+import json
 from collections.abc import Callable
 
 import pytest
@@ -17,6 +19,22 @@ def test_unknown_ids_are_404s(client: TestClient) -> None:
         assert response.status_code == 404, path
         assert response.json()["error"] == "not_found"
     assert client.post("/searches/no-such-id/cancel").status_code == 404
+
+
+def test_an_id_or_a_name_with_a_nul_is_unknown(
+    client: TestClient, submit: Callable[..., str]
+) -> None:
+    """PostgreSQL refuses a NUL in a query parameter: these were 500s there, 404s on SQLite."""
+    search_id = submit()
+    for path in (
+        "/searches/a%00b",
+        "/searches/a%00b/events",
+        f"/searches/{search_id}/checkpoints/a%00b",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert client.post("/searches/a%00b/cancel").status_code == 404
+    cursor = base64.urlsafe_b64encode(json.dumps(["2026-01-01T00:00:00+00:00", "a\x00b"]).encode())
+    assert client.get("/searches", params={"cursor": cursor.decode()}).status_code == 422
 
 
 def test_list_is_newest_first_with_a_cursor(client: TestClient, submit: Callable[..., str]) -> None:
@@ -38,8 +56,20 @@ def test_list_filters_by_state(client: TestClient, submit: Callable[..., str]) -
         assert [s["id"] for s in items] == [expected]
 
 
+def _cursor(created_at: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at, "x"]).encode()).decode()
+
+
 @pytest.mark.parametrize(
-    "params", [{"cursor": "not-a-cursor"}, {"state": "sleeping"}, {"limit": 0}, {"limit": 101}]
+    "params",
+    [
+        {"cursor": "not-a-cursor"},
+        {"cursor": _cursor("2026-01-01T00:00:00")},  # no offset: was a 500
+        {"cursor": _cursor("0001-01-01T00:00:00+14:00")},  # before year 1 in UTC: was a 500
+        {"state": "sleeping"},
+        {"limit": 0},
+        {"limit": 101},
+    ],
 )
 def test_bad_list_parameters_are_422s(client: TestClient, params: dict) -> None:
     response = client.get("/searches", params=params)

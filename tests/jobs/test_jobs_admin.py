@@ -73,6 +73,8 @@ def test_a_key_is_revoked_by_its_prefix_or_its_id(
         (["keys", "list", "--tenant", "nobody"], "no tenant 'nobody'"),
         (["keys", "revoke", "adl_Nope1234"], "no API key 'adl_Nope1234'"),
         (["keys", "revoke", "42"], "no API key '42'"),
+        (["keys", "revoke", "9" * 30], "no API key '999"),  # past a BIGINT: was a traceback
+        (["keys", "revoke", "²"], "no API key '²'"),  # a digit to isdigit(), not to int()
         (["tenants", "create", "acme"], "tenant 'acme' exists already"),
         (["tenants", "create", "Not A Name"], "tenant name 'Not A Name'"),
         (["tenants", "set-quota", "nobody", "--max-queued", "3"], "no tenant 'nobody'"),
