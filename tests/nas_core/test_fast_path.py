@@ -30,8 +30,9 @@ CONFIGS = {
         ),
         (21, 18),
     ),
-    # level 0 at 17x18 px: the channels-last convs of the larger levels
-    "large": (SupernetConfig(num_classes=3, layers=2, filter_multiplier=2, blocks=3), (66, 70)),
+    # level 0 at 25x26 px, level 1 at 13x13: channels-last dense convs, the depthwise weight
+    # gradient computed as a forward conv
+    "large": (SupernetConfig(num_classes=3, layers=2, filter_multiplier=2, blocks=3), (98, 102)),
 }
 TOLERANCE = {"rtol": 1e-9, "atol": 1e-11}
 
