@@ -18,6 +18,8 @@ Stacked weights are assembled on the fly from the reference modules, so checkpoi
 import functools
 import itertools
 import operator
+import weakref
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -53,26 +55,23 @@ class StateEdges:
 
     def output(self) -> torch.Tensor:
         """sum_k α_k O_k(x) for every edge: (N, E, G*C, H, W)."""
-        terms = [self._family(members) for members in _families(self.edges[0])]
+        terms = [self._family(family) for family in _state_families(self.edges)]
         return functools.reduce(operator.add, terms)
 
-    def _family(self, members: list[int]) -> torch.Tensor:
-        """The ops `members` (same structure, kernels may differ) on every edge, summed."""
-        stacked = _positions(self.edges, members)  # per leaf position: M*E modules
-        split = 0
-        while split < len(stacked) and _parameter_free(stacked[split][0]):
-            split += 1
+    def _family(self, family: "Family") -> torch.Tensor:
+        """The family's ops (same structure, kernels may differ) on every edge, summed."""
+        stacked, split, members = family.positions, family.split, family.members
         alpha = self.weights[:, members].t().reshape(-1)  # (M*E,), member-major
         if split == len(stacked):  # no weights and no BN (skip_connect): scale the shared input
-            y = self._prefix(stacked)
+            y = self._prefix(family)
             return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
         last = stacked[-1]
         if split == len(stacked) - 1 and isinstance(last[0], nn.BatchNorm2d) and last[0].training:
             # a pool: every edge normalises the same tensor with the same batch statistics
-            y = self._prefix(stacked[:split])
+            y = self._prefix(family)
             y = shared_batch_norm(y, list(last), self.branches, self.repeats)
             return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
-        y = self._replicated_prefix(stacked[:split], len(alpha))
+        y = self._replicated_prefix(family, len(alpha))
         for i, leaves in enumerate(stacked[split:], start=split):
             scale = self._channel_scale(alpha) if i == len(stacked) - 1 else None
             y = self._apply(leaves, y, scale)
@@ -81,20 +80,19 @@ class StateEdges:
         y = y.unflatten(1, (len(members), len(self.edges), -1))
         return y[:, 0] if len(members) == 1 else y.sum(1)
 
-    def _prefix(self, leaves: list[tuple[nn.Module, ...]]) -> torch.Tensor:
+    def _prefix(self, family: "Family") -> torch.Tensor:
         """The parameter-free leading leaves on the unreplicated state, computed once per state."""
-        key = tuple(repr(group[0]) for group in leaves)
-        if key not in self.prefixes:
+        if family.prefix_key not in self.prefixes:
             y = self.x
-            for group in leaves:
+            for group in family.positions[: family.split]:
                 y = group[0](y)
-            self.prefixes[key] = y
-        return self.prefixes[key]
+            self.prefixes[family.prefix_key] = y
+        return self.prefixes[family.prefix_key]
 
-    def _replicated_prefix(self, leaves: list[tuple[nn.Module, ...]], copies: int) -> torch.Tensor:
-        key = ("replicated", copies, *(repr(group[0]) for group in leaves))
+    def _replicated_prefix(self, family: "Family", copies: int) -> torch.Tensor:
+        key = ("replicated", copies, *family.prefix_key)
         if key not in self.prefixes:
-            self.prefixes[key] = self._prefix(leaves).repeat(1, copies, 1, 1)
+            self.prefixes[key] = self._prefix(family).repeat(1, copies, 1, 1)
         return self.prefixes[key]
 
     def _apply(
@@ -127,6 +125,36 @@ class StateEdges:
         """α per edge, spread over that edge's G*C channels."""
         channels = self.x.shape[1]
         return alpha.view(-1, 1).expand(-1, channels).reshape(-1)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Ops of one structure on a state's edges, run as one."""
+
+    members: list[int]  # their indices in the primitives
+    positions: list[tuple[nn.Module, ...]]  # per leaf position, M*E modules, member-major
+    split: int  # how many leading positions hold neither weights nor buffers
+    prefix_key: tuple[str, ...]  # those leading leaves, as a key for sharing their output
+
+
+# The structure is fixed once the cell is built: worked out once per state, not every step.
+_FAMILIES: "weakref.WeakKeyDictionary[nn.Module, list[Family]]" = weakref.WeakKeyDictionary()
+
+
+def _state_families(edges: list[nn.Module]) -> list[Family]:
+    """The families of the ops on a state's edges (the first edge names the state)."""
+    if edges[0] not in _FAMILIES:
+        _FAMILIES[edges[0]] = [_family_of(edges, members) for members in _families(edges[0])]
+    return _FAMILIES[edges[0]]
+
+
+def _family_of(edges: list[nn.Module], members: list[int]) -> Family:
+    positions = _positions(edges, members)
+    split = 0
+    while split < len(positions) and _parameter_free(positions[split][0]):
+        split += 1
+    prefix_key = tuple(repr(group[0]) for group in positions[:split])
+    return Family(members, positions, split, prefix_key)
 
 
 def _families(mixed_op: nn.Module) -> list[list[int]]:

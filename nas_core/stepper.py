@@ -45,7 +45,7 @@ class Stepper:
             config.weight_lr,
             config.momentum,
             weight_decay=config.weight_decay,
-            foreach=True,  # one kernel per step over all tensors, not one per parameter
+            foreach=True,  # with the flat weights: one kernel per update (see nas_core/flat.py)
         )
         self.arch_opt = torch.optim.Adam(
             self.arch,
