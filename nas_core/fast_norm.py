@@ -7,6 +7,8 @@ branch. The running statistics are then advanced as if the reference's sequentia
 run: after T updates with momentum m, r_T = (1-m)^T r_0 + sum_t m (1-m)^(T-1-t) s_t.
 """
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -82,23 +84,25 @@ def _advance_running_stats(
     repeats: int,
 ) -> None:
     momentum, steps = norms[0].momentum, branches * repeats
-    coefficients = batch_mean.new_tensor(update_coefficients(momentum, branches, repeats))
+    coefficients = update_coefficients(momentum, branches, repeats)
+    weights = batch_mean.new_tensor(coefficients).view(-1, 1) if branches > 1 else None
     for name, fresh in (("running_mean", batch_mean), ("running_var", batch_var)):
         buffers = [getattr(bn, name) for bn in norms]
         per_branch = fresh.view(len(norms), branches, -1)
         updated = torch.stack(buffers) * (1 - momentum) ** steps
-        if branches == 1:
+        if weights is None:
             updated += per_branch[:, 0] * coefficients[0]
         else:
-            updated += (per_branch * coefficients.view(-1, 1)).sum(1)
+            updated += (per_branch * weights).sum(1)
         torch._foreach_copy_(buffers, list(updated.unbind(0)))
     torch._foreach_add_([bn.num_batches_tracked for bn in norms], steps)
 
 
-def update_coefficients(momentum: float, branches: int, repeats: int) -> list[float]:
+@functools.lru_cache(maxsize=256)
+def update_coefficients(momentum: float, branches: int, repeats: int) -> tuple[float, ...]:
     """Weight of each branch's batch statistic after branches*repeats sequential updates."""
     steps = branches * repeats
-    return [
+    return tuple(
         sum(momentum * (1 - momentum) ** (steps - 1 - g * repeats - k) for k in range(repeats))
         for g in range(branches)
-    ]
+    )
