@@ -40,6 +40,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--path", default="reference", choices=("reference", "fast"), help="node implementation"
     )
+    parser.add_argument(
+        "--count-ops", action="store_true", help="also count the ATen ops of one weight step"
+    )
     return parser.parse_args(argv)
 
 
@@ -76,6 +79,19 @@ def calibrate(device: torch.device, repeats: int = 5) -> dict[str, float]:
     }
 
 
+def count_ops(step, images: torch.Tensor, labels: torch.Tensor) -> int:
+    """ATen ops dispatched by one step, counting each call once (not the ops it calls in turn):
+    a figure that, unlike time, does not depend on what else the machine is doing."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+        step(images, labels)
+    return sum(1 for event in profile.events() if _top_level_op(event))
+
+
+def _top_level_op(event) -> bool:
+    parent = event.cpu_parent
+    return event.name.startswith("aten::") and not (parent and parent.name.startswith("aten::"))
+
+
 def summary(times: list[float]) -> dict[str, float]:
     return {"median": statistics.median(times), "min": min(times), "max": max(times)}
 
@@ -109,6 +125,8 @@ def run(args: argparse.Namespace) -> dict:
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "calibration_gflops": calibration,
     }
+    if args.count_ops:
+        result["aten_ops_per_weight_step"] = count_ops(stepper.weight_step, images, labels)
     if device.type == "cuda":
         result["peak_gpu_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
     return result
@@ -124,6 +142,8 @@ def table(result: dict) -> str:
         ("peak RSS", f"{result['peak_rss_gib']:.2f} GiB"),
         ("calibration", _fmt_calibration(result["calibration_gflops"])),
     ]
+    if "aten_ops_per_weight_step" in result:
+        rows.append(("ATen ops", f"{result['aten_ops_per_weight_step']:,} per weight step"))
     if "peak_gpu_gib" in result:
         rows.append(("peak GPU", f"{result['peak_gpu_gib']:.2f} GiB"))
     return "\n".join(f"{name:>14}  {value}" for name, value in rows)
