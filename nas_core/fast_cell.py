@@ -61,7 +61,7 @@ class StateEdges:
     def _family(self, family: "Family") -> torch.Tensor:
         """The family's ops (same structure, kernels may differ) on every edge, summed."""
         stacked, split, members = family.positions, family.split, family.members
-        alpha = self.weights[:, members].t().reshape(-1)  # (M*E,), member-major
+        alpha = self.weights[:, family.columns].t().reshape(-1)  # (M*E,), member-major
         if split == len(stacked):  # no weights and no BN (skip_connect): scale the shared input
             y = self._prefix(family)
             return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
@@ -132,6 +132,7 @@ class Family:
     """Ops of one structure on a state's edges, run as one."""
 
     members: list[int]  # their indices in the primitives
+    columns: slice | list[int]  # the same, as a slice where they are consecutive (a view)
     positions: list[tuple[nn.Module, ...]]  # per leaf position, M*E modules, member-major
     split: int  # how many leading positions hold neither weights nor buffers
     prefix_key: tuple[str, ...]  # those leading leaves, as a key for sharing their output
@@ -154,7 +155,9 @@ def _family_of(edges: list[nn.Module], members: list[int]) -> Family:
     while split < len(positions) and _parameter_free(positions[split][0]):
         split += 1
     prefix_key = tuple(repr(group[0]) for group in positions[:split])
-    return Family(members, positions, split, prefix_key)
+    consecutive = members == list(range(members[0], members[-1] + 1))
+    columns = slice(members[0], members[-1] + 1) if consecutive else members
+    return Family(members, columns, positions, split, prefix_key)
 
 
 def _families(mixed_op: nn.Module) -> list[list[int]]:

@@ -8,6 +8,7 @@ run: after T updates with momentum m, r_T = (1-m)^T r_0 + sum_t m (1-m)^(T-1-t) 
 """
 
 import functools
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -71,8 +72,7 @@ def _checked(norms: list[nn.BatchNorm2d]) -> nn.BatchNorm2d:
 
 def _stacked(norms: list[nn.BatchNorm2d], name: str, branches: int) -> torch.Tensor:
     """The edges' buffers, each repeated once per branch: (E*G*C,)."""
-    stats = torch.stack([getattr(bn, name) for bn in norms])
-    return stats.unsqueeze(1).expand(-1, branches, -1).reshape(-1)
+    return _rows(norms)[name].unsqueeze(1).expand(-1, branches, -1).reshape(-1)
 
 
 @torch.no_grad()
@@ -84,18 +84,63 @@ def _advance_running_stats(
     repeats: int,
 ) -> None:
     momentum, steps = norms[0].momentum, branches * repeats
-    coefficients = update_coefficients(momentum, branches, repeats)
-    weights = batch_mean.new_tensor(coefficients).view(-1, 1) if branches > 1 else None
+    coefficients = _coefficient_row(update_coefficients(momentum, branches, repeats), batch_mean)
+    rows = _rows(norms)
     for name, fresh in (("running_mean", batch_mean), ("running_var", batch_var)):
-        buffers = [getattr(bn, name) for bn in norms]
+        # r <- (1-m)^steps r + sum_g c_g s_g, as one batched matrix product into the rows
+        row = rows[name].unsqueeze(1)
         per_branch = fresh.view(len(norms), branches, -1)
-        updated = torch.stack(buffers) * (1 - momentum) ** steps
-        if weights is None:
-            updated += per_branch[:, 0] * coefficients[0]
-        else:
-            updated += (per_branch * weights).sum(1)
-        torch._foreach_copy_(buffers, list(updated.unbind(0)))
-    torch._foreach_add_([bn.num_batches_tracked for bn in norms], steps)
+        row.baddbmm_(
+            coefficients.expand(len(norms), 1, -1), per_branch, beta=(1 - momentum) ** steps
+        )
+    rows["num_batches_tracked"].add_(steps)
+
+
+def _coefficient_row(coefficients: tuple[float, ...], like: torch.Tensor) -> torch.Tensor:
+    return _cached_row(coefficients, like.dtype, like.device)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_row(coefficients: tuple[float, ...], dtype, device) -> torch.Tensor:
+    """(1, G), made once per (coefficients, dtype, device), not once per batch norm call."""
+    return torch.tensor(coefficients, dtype=dtype, device=device).view(1, -1)
+
+
+BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+# first norm of a group -> (the group, its buffers' rows); see _rows
+_BOUND: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, dict]]" = weakref.WeakKeyDictionary()
+
+
+def _rows(norms: list[nn.BatchNorm2d]) -> dict[str, torch.Tensor]:
+    """The norms' running statistics as the rows of one tensor per buffer, (len(norms), ...).
+
+    Each norm's buffer is made a view of its row, so a step advances the whole group in one
+    in-place update instead of a stack and a copy per norm. Bound again whenever a buffer was
+    replaced (`.to()` to another dtype or device, loading with `assign=True`).
+    """
+    bound = _BOUND.get(norms[0])
+    if bound is None or not _still_bound(bound, norms):
+        bound = _bind(norms)
+        _BOUND[norms[0]] = bound
+    return bound[1]
+
+
+def _still_bound(bound: tuple[tuple, dict], norms: list[nn.BatchNorm2d]) -> bool:
+    group, rows = bound
+    return len(group) == len(norms) and all(
+        a is b and a.running_mean._base is rows["running_mean"]
+        and a.running_var._base is rows["running_var"]
+        for a, b in zip(group, norms, strict=True)
+    )  # fmt: skip
+
+
+@torch.no_grad()
+def _bind(norms: list[nn.BatchNorm2d]) -> tuple[tuple, dict]:
+    rows = {name: torch.stack([getattr(bn, name) for bn in norms]) for name in BUFFERS}
+    for i, bn in enumerate(norms):
+        for name in BUFFERS:
+            setattr(bn, name, rows[name][i])  # a registered buffer: replaced by the view
+    return tuple(norms), rows
 
 
 @functools.lru_cache(maxsize=256)

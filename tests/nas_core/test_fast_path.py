@@ -133,3 +133,18 @@ def test_levels_below_two_pixels_fall_back_to_the_reference() -> None:
             if want is not None:
                 error = (fast[kind][name].double() - want.double()).abs().max()
                 assert error <= 1e-7 * want.double().abs().max() + 1e-12, f"{kind} {name}: {error}"
+
+
+def test_running_statistics_follow_a_dtype_change_after_a_fast_step() -> None:
+    """The fast path keeps each group's running statistics as rows of one tensor; `.double()`
+    replaces the buffers, and the next fast step must find and use the new ones."""
+    config, size = CONFIGS["blocks3"]
+    torch.manual_seed(0)
+    net = Supernet(config, fast=True).train()
+    net(torch.randn(2, 3, *size))  # groups the float32 running statistics
+    net.double()
+    state = copy.deepcopy(net.state_dict())
+    images = torch.randn(2, 3, *size, dtype=torch.float64)
+    labels = torch.randint(0, config.num_classes, (2, *size))
+    reference = _run(net, state, False, images, labels)
+    _assert_same(reference, _run(net, state, True, images, labels))
