@@ -7,6 +7,9 @@ Same parameters and same result as `Node.forward` (the reference), computed diff
 - The cell is processed state by state: once state j exists, all of its outgoing edges run at
   once, their conv weights stacked into one grouped conv per op, and their results are added to
   the pending block sums.
+- Ops of one structure run as one "family" (sep 3x3 with sep 5x5, dil 3x3 with dil 5x5): the
+  smaller kernel is zero-padded to the larger, and taps that only read padding are cropped.
+  The families of each state are worked out once, not every step.
 - The leading parameter-free part of an op (the ReLU every conv op starts with, a pool) is
   computed once per state, not once per op and edge; `none` is skipped, as in `MixedOp`.
 - The pre-previous input is the same for every branch: its edges run once, broadcast over them.

@@ -4,7 +4,9 @@ The fast path lays a state's outgoing edges and a node's incoming branches side 
 channel axis, (N, E*G*C, H, W), so a plain channel-wise batch norm normalises each (edge, branch)
 chunk with its own statistics, exactly as the reference does when it applies the cell once per
 branch. The running statistics are then advanced as if the reference's sequential updates had
-run: after T updates with momentum m, r_T = (1-m)^T r_0 + sum_t m (1-m)^(T-1-t) s_t.
+run: after T updates with momentum m, r_T = (1-m)^T r_0 + sum_t m (1-m)^(T-1-t) s_t. The
+running statistics of a group of norms are kept as the rows of one tensor (each norm's buffers
+are views of its row), so that update is one in-place kernel per statistic for the whole group.
 """
 
 import functools
