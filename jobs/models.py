@@ -29,6 +29,7 @@ NAMING_CONVENTION = {
 }
 
 JSONDoc = JSON().with_variant(JSONB(), "postgresql")
+MAX_SEQ = 2**31 - 1  # search_events.seq is an INTEGER on every database
 
 
 class Base(DeclarativeBase):

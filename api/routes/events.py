@@ -16,10 +16,10 @@ from api.responses import NOT_FOUND
 from api.schemas import Event, EventPage
 from jobs import service
 from jobs.errors import InvalidRequestError
+from jobs.models import MAX_SEQ
 
 router = APIRouter(tags=["events"])
 PAGE = 100
-MAX_SEQ = 2**63 - 1  # seq is a BIGINT: a larger number fails in the database driver, not here
 
 
 @router.get(
