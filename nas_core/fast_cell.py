@@ -214,7 +214,7 @@ def _stacked_weights(convs: tuple[nn.Module, ...], kernel: tuple[int, ...]) -> t
     zero-padded to `kernel`, centred (the padded taps' gradients are dropped)."""
     parts = []
     for own, run in itertools.groupby(convs, key=lambda c: c.kernel_size):
-        weight = torch.stack([c.weight for c in run])
+        weight = _run_weight(list(run))
         (pad_h, pad_w) = ((k - o) // 2 for o, k in zip(own, kernel, strict=True))
         crop_h, crop_w = max(0, -pad_h), max(0, -pad_w)
         weight = weight[..., crop_h : own[0] - crop_h, crop_w : own[1] - crop_w]
@@ -234,6 +234,44 @@ def _grouped_pointwise(y: torch.Tensor, weight: torch.Tensor, groups: int) -> to
     return out.view(n, -1, height, width)
 
 
+def _targets(cell: nn.Module, j: int) -> range:
+    return range(max(0, j - 1), cell.blocks)  # state j feeds blocks j-1 onwards
+
+
+def weight_runs(cell: nn.Module) -> list[list[nn.Conv2d]]:
+    """The convs whose weights the fast path stacks, one list per stack, in its order."""
+    runs = []
+    for j in range(cell.blocks + 1):
+        edges = [cell.edges[cell.offsets[i] + j] for i in _targets(cell, j)]
+        for family in _state_families(edges):
+            for leaves in family.positions[family.split :]:
+                if isinstance(leaves[0], nn.Conv2d):
+                    groups = itertools.groupby(leaves, key=lambda c: c.kernel_size)
+                    runs += [list(run) for _, run in groups]
+    return runs
+
+
+def bind_weight_run(convs: list[nn.Conv2d], stacked: nn.Parameter) -> None:
+    """From now on the fast path reads the convs' weights as `stacked`, a leaf parameter over
+    the same memory (see nas_core/flat.py): no stack to build, one gradient to accumulate."""
+    _RUNS[convs[0]] = (tuple(convs), stacked)
+
+
+# first conv of a run -> (the run, its stacked leaf); see bind_weight_run
+_RUNS: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _run_weight(convs: list[nn.Conv2d]) -> torch.Tensor:
+    """The run's weights stacked: its bound leaf while it still shares their memory."""
+    bound = _RUNS.get(convs[0])
+    if bound is not None:
+        run, stacked = bound
+        same = len(run) == len(convs) and all(a is b for a, b in zip(run, convs, strict=True))
+        if same and convs[0].weight.data_ptr() == stacked.data_ptr():
+            return stacked
+    return torch.stack([conv.weight for conv in convs])
+
+
 def fast_cell(
     cell: nn.Module, s0: torch.Tensor | None, s1: torch.Tensor, branches: int, alpha_weights
 ) -> list[torch.Tensor]:
@@ -245,7 +283,7 @@ def fast_cell(
     for j in range(blocks_count + 1):  # the last block feeds nothing inside the cell
         x, state_branches = states[j]
         if x is not None:
-            targets = range(max(0, j - 1), blocks_count)  # state j feeds blocks j-1 onwards
+            targets = _targets(cell, j)
             rows = [cell.offsets[i] + j for i in targets]
             edges = [cell.edges[r] for r in rows]
             repeats = branches // state_branches

@@ -6,40 +6,75 @@ of a weight step. With every weight a view of one flat parameter, each of them i
 over one long tensor, with the same elementwise arithmetic.
 """
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 
-def flatten_parameters(params: list[nn.Parameter]) -> nn.Parameter:
-    """Move `params` into one flat parameter (returned) and make each a view of it.
+@dataclass(frozen=True)
+class FlatWeights:
+    flat: nn.Parameter  # what the optimiser steps
+    stacked: list[nn.Parameter]  # one leaf per run, over the run's memory
+    order: list[nn.Parameter]  # the parameters in the flat layout's order
+
+
+def flatten_parameters(
+    params: list[nn.Parameter], runs: list[list[nn.Parameter]] = ()
+) -> FlatWeights:
+    """Move `params` into one flat parameter and make each a view of it.
 
     Each parameter's `.grad` becomes a view of the flat parameter's gradient, so backward
     accumulates into it in place; zero it with `flat.grad.zero_()`, never set it to None.
-    The module must not be moved or cast afterwards (that would replace the views).
+    Each run (parameters of one shape, all in `params`) is laid out contiguously and also gets
+    a stacked leaf parameter over its memory, returned in order: whichever of the two a
+    forward pass reads, the gradient lands in the same place. The module must not be moved or
+    cast afterwards (that would replace the views).
     """
-    first = params[0]
-    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]))
+    in_runs = {id(p) for run in runs for p in run}
+    ordered = [p for run in runs for p in run] + [p for p in params if id(p) not in in_runs]
+    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in ordered]))
     flat.grad = torch.zeros_like(flat)
-    offset = 0
-    for param in params:
-        if param.dtype != first.dtype or param.device != first.device:
+    offsets = [0]
+    for param in ordered:
+        if param.dtype != ordered[0].dtype or param.device != ordered[0].device:
             raise ValueError("flat parameters need one dtype and one device")
-        size = param.numel()
-        param.data = flat.data[offset : offset + size].view_as(param)
-        param.grad = flat.grad[offset : offset + size].view_as(param)
-        offset += size
-    return flat
+        param.data, param.grad = (_view(t, offsets[-1], param) for t in (flat.data, flat.grad))
+        offsets.append(offsets[-1] + param.numel())
+    return FlatWeights(flat, _stacked_runs(flat, runs, offsets), ordered)
 
 
-def flat_optimizer_state(state: dict, params: list[nn.Parameter]) -> dict:
+def _view(flat: torch.Tensor, offset: int, like: torch.Tensor) -> torch.Tensor:
+    return flat[offset : offset + like.numel()].view_as(like)
+
+
+def _stacked_runs(flat: nn.Parameter, runs, offsets: list[int]) -> list[nn.Parameter]:
+    stacked, start = [], 0
+    for run in runs:
+        shape, end = (len(run), *run[0].shape), offsets[start + len(run)]
+        leaf = nn.Parameter(flat.data[offsets[start] : end].view(shape))
+        leaf.grad = flat.grad[offsets[start] : end].view(shape)
+        stacked.append(leaf)
+        start += len(run)
+    return stacked
+
+
+def flat_optimizer_state(
+    state: dict, saved_order: list[nn.Parameter], flat_order: list[nn.Parameter]
+) -> dict:
     """An optimiser state saved per parameter (before flattening), as the flat optimiser's.
 
-    Lets a checkpoint written by the per-parameter optimiser resume on the flat one.
+    Lets a checkpoint written by the per-parameter optimiser resume on the flat one: its
+    entries are matched to `saved_order` (the order it was written in) and concatenated in the
+    flat layout's order.
     """
     group = state["param_groups"][0]
-    if len(group["params"]) != len(params):
+    if len(group["params"]) != len(saved_order):
         return state  # already flat (or not ours): load_state_dict will judge it
-    per_param = [state["state"].get(i, {}) for i in group["params"]]
+    by_param = {
+        id(p): state["state"].get(i, {}) for i, p in zip(group["params"], saved_order, strict=True)
+    }
+    per_param = [by_param[id(p)] for p in flat_order]
     flat_state = {}
     for name in per_param[0] if per_param else ():
         flat_state[name] = torch.cat([entry[name].reshape(-1) for entry in per_param])

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas_core.config import SearchConfig
-from nas_core.flat import flat_optimizer_state, flatten_parameters
+from nas_core.flat import flat_optimizer_state
 from nas_core.supernet import Supernet
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,10 @@ class Stepper:
         self.model, self.config = model, config
         self.device = next(model.parameters()).device
         self.weights, self.arch = model.weight_parameters(), model.arch_parameters()
-        self.flat_weights = flatten_parameters(self.weights)
+        self.flat = model.flatten_weights()
+        self.flat_weights = self.flat.flat
+        # the stacked leaves the fast path reads are frozen and unfrozen with the weights
+        self.trained_weights = self.weights + self.flat.stacked
         self.weight_opt = torch.optim.SGD(
             [self.flat_weights],
             config.weight_lr,
@@ -66,10 +69,12 @@ class Stepper:
         return float(self.weight_opt.param_groups[0]["lr"])
 
     def weight_step(self, images: torch.Tensor, labels: torch.Tensor) -> float:
-        return self._step(images, labels, self.weights, self.arch, self.weight_opt, "weight")
+        return self._step(
+            images, labels, self.trained_weights, self.arch, self.weight_opt, "weight"
+        )
 
     def arch_step(self, images: torch.Tensor, labels: torch.Tensor) -> float:
-        return self._step(images, labels, self.arch, self.weights, self.arch_opt, "arch")
+        return self._step(images, labels, self.arch, self.trained_weights, self.arch_opt, "arch")
 
     def _step(self, images, labels, train, freeze, optimizer, name: str) -> float:
         _set_requires_grad(freeze, False)
@@ -122,7 +127,7 @@ class Stepper:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.weight_opt.load_state_dict(
-            flat_optimizer_state(state["weight_optimizer"], self.weights)
+            flat_optimizer_state(state["weight_optimizer"], self.weights, self.flat.order)
         )
         self.arch_opt.load_state_dict(state["arch_optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])

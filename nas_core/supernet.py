@@ -8,7 +8,8 @@ from torch import nn
 
 from nas_core.arch import beta_mask, normalize_alphas, normalize_betas, source_levels
 from nas_core.config import SupernetConfig
-from nas_core.fast_cell import fast_node_forward
+from nas_core.fast_cell import bind_weight_run, fast_node_forward, weight_runs
+from nas_core.flat import FlatWeights, flatten_parameters
 from nas_core.ops import ReLUConvBN
 from nas_core.search_cell import SearchCell
 from nas_core.space import (
@@ -169,6 +170,15 @@ class Supernet(nn.Module):
     def weight_parameters(self) -> list[nn.Parameter]:
         arch = {id(p) for p in self.arch.parameters()}
         return [p for p in self.parameters() if id(p) not in arch]
+
+    def flatten_weights(self) -> FlatWeights:
+        """The weights as views of one flat parameter (see nas_core/flat.py), laid out so that
+        each stack of conv weights the fast path builds is one stacked leaf over them."""
+        runs = [run for node in self.nodes.values() for run in weight_runs(node.cell)]
+        flat = flatten_parameters(self.weight_parameters(), [[c.weight for c in r] for r in runs])
+        for run, leaf in zip(runs, flat.stacked, strict=True):
+            bind_weight_run(run, leaf)
+        return flat
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.arch.alphas, self.arch.betas]

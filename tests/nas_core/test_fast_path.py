@@ -11,7 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nas_core import Supernet, SupernetConfig
+from nas_core import Supernet, SupernetConfig, fast_cell
+from nas_core.fast_cell import weight_runs
 from nas_core.fast_norm import update_coefficients
 from nas_core.searcher import batch_statistics
 
@@ -148,3 +149,26 @@ def test_running_statistics_follow_a_dtype_change_after_a_fast_step() -> None:
     labels = torch.randint(0, config.num_classes, (2, *size))
     reference = _run(net, state, False, images, labels)
     _assert_same(reference, _run(net, state, True, images, labels))
+
+
+def test_stacked_weight_runs_of_the_flat_layout_give_the_reference_gradients() -> None:
+    """After `flatten_weights` the fast path reads stacked leaves over the weights' memory
+    instead of stacking them: the gradients in the flat buffer must not change."""
+    config, size = CONFIGS["blocks3"]
+    torch.manual_seed(0)
+    net = Supernet(config).double().train()
+    state = copy.deepcopy(net.state_dict())
+    flat = net.flatten_weights()
+    first_run = weight_runs(next(iter(net.nodes.values())).cell)[0]
+    assert fast_cell._run_weight(first_run) is flat.stacked[0]  # read, not stacked
+    images = torch.randn(2, 3, *size, dtype=torch.float64)
+    labels = torch.randint(0, config.num_classes, (2, *size))
+    grads = {}
+    for fast in (False, True):
+        net.load_state_dict(state)
+        net.fast = fast
+        flat.flat.grad.zero_()
+        F.cross_entropy(net(images), labels).backward()
+        grads[fast] = flat.flat.grad.clone()
+    assert grads[False].abs().sum() > 0
+    torch.testing.assert_close(grads[True], grads[False], **TOLERANCE)
