@@ -2,24 +2,34 @@
 
 import logging
 import sys
+from collections.abc import Callable
 
 import uvicorn
 from pydantic import ValidationError
 
 from jobs.keys import describe_auth
-from jobs.settings import get_settings
+from jobs.settings import Settings, get_settings
 
 log = logging.getLogger("api")
 
 
-def main() -> int:
+def start_up(load: Callable[[], Settings]) -> Settings | None:
+    """Logging configured, then the settings from `load`, validated, with the auth mode logged;
+    None (after logging why) when they are invalid. Shared with `make run`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        settings = get_settings()
+        settings = load()
     except ValidationError as exc:
         log.error("invalid settings:\n%s", exc)
-        return 2
+        return None
     log.info(describe_auth(settings))
+    return settings
+
+
+def main() -> int:
+    settings = start_up(get_settings)
+    if settings is None:
+        return 2
     uvicorn.run("api.main:app", host=settings.host, port=settings.port, log_level="info")
     return 0
 

@@ -40,11 +40,10 @@ class Stepper:
         self.device = next(model.parameters()).device
         self.weights, self.arch = model.weight_parameters(), model.arch_parameters()
         self.flat = model.flatten_weights()
-        self.flat_weights = self.flat.flat
         # the stacked leaves the fast path reads are frozen and unfrozen with the weights
         self.trained_weights = self.weights + self.flat.stacked
         self.weight_opt = torch.optim.SGD(
-            [self.flat_weights],
+            [self.flat.flat],
             config.weight_lr,
             config.momentum,
             weight_decay=config.weight_decay,

@@ -18,11 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
-from pydantic import ValidationError
 
+from api.__main__ import start_up
 from jobs import lifecycle
 from jobs.db import session_factory, unit_of_work
-from jobs.keys import describe_auth
 from jobs.migrate import upgrade
 from jobs.queue import QueueClient
 from jobs.settings import Settings, get_settings, redacted
@@ -37,13 +36,9 @@ log = logging.getLogger("embedded")
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        settings = embedded_settings()
-    except ValidationError as exc:
-        log.error("invalid settings:\n%s", exc)
+    settings = start_up(embedded_settings)
+    if settings is None:
         return 2
-    log.info(describe_auth(settings))
     prepare(settings)
     # Its own session: Ctrl-C reaches only this process, which then stops the worker in order.
     worker = subprocess.Popen(WORKER_COMMAND, start_new_session=True)
