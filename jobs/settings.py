@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     cancel_check_seconds: float = Field(default=1.0, gt=0)
     event_poll_seconds: float = Field(default=0.5, gt=0)
     torch_threads: int = Field(default=0, ge=0)  # 0: all cores but one (see worker_threads)
+    # A pause after every supernet step, on purpose: a tiny search lasts long enough to be
+    # watched, paused or killed (tests, demos). 0 in production.
+    step_delay_seconds: float = Field(default=0.0, ge=0, le=60)
     # The largest valid SearchSpec is about 1.2 KiB: the floor keeps every valid one in, and
     # a body near the cap is a mistake or an attack.
     max_body_bytes: int = Field(default=64 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)

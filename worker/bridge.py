@@ -44,6 +44,8 @@ class SearchBridge:
 
     def on_step(self, info: StepInfo) -> None:
         """At most one progress write per progress interval (about 2 a second by default)."""
+        if self._settings.step_delay_seconds:
+            self._shutdown.wait(self._settings.step_delay_seconds)  # a warm shutdown cuts it short
         now = self._clock()
         if now - self._last_progress < self._settings.progress_interval_seconds:
             return

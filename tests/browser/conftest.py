@@ -63,8 +63,10 @@ def service(
 ) -> Iterator[Server]:
     """The API and one worker, as `make run` serves them on loopback: ADL_AUTH=off, so the
     dashboard never asks for a key."""
-    folder, auth = tmp_path_factory.mktemp("browser-service"), {"ADL_AUTH": "off"}
-    with started(postgres_server_url, redis_url, folder, auth, with_worker=True) as server:
+    folder = tmp_path_factory.mktemp("browser-service")
+    # 2 s a step: the tiny search A lasts about 8 s, so its page still finds it running
+    extra = {"ADL_AUTH": "off", "ADL_STEP_DELAY_SECONDS": "2"}
+    with started(postgres_server_url, redis_url, folder, extra, with_worker=True) as server:
         yield server
 
 

@@ -85,6 +85,9 @@ def service_environment(database_url: str, redis_url: str, folder: Path) -> dict
         "ADL_PORT": str(free_port()),
         "ADL_TORCH_THREADS": "1",
         "ADL_EVENT_POLL_SECONDS": "0.2",
+        # The fast path runs a tiny search in about a second: slowed, it is still running when
+        # a test looks for it running (this is what broke CI once the supernet got faster).
+        "ADL_STEP_DELAY_SECONDS": "0.5",
     }
 
 

@@ -91,6 +91,7 @@ class Cluster:
             "ADL_LEASE_SECONDS": str(LEASE_SECONDS),
             "ADL_EVENT_POLL_SECONDS": "0.2",
             "ADL_CANCEL_CHECK_SECONDS": "0.2",
+            "ADL_STEP_DELAY_SECONDS": "0.5",  # a search lasts long enough to be caught mid-epoch
         }
 
     # -- processes ---------------------------------------------------------------------

@@ -69,6 +69,31 @@ def test_progress_is_throttled(sessions: sessionmaker[Session], settings: Settin
     assert written[0]["images_per_second"] is None  # no infinity in JSON
 
 
+class RecordedWaits(threading.Event):
+    """A shutdown event that notes how long each wait asked for, and never sleeps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.asked.append(timeout)
+        return self.is_set()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.25])
+def test_the_step_delay_waits_on_the_shutdown_event(
+    sessions: sessionmaker[Session], settings: Settings, delay: float
+) -> None:
+    shutdown = RecordedWaits()
+    slowed = settings.model_copy(update={"step_delay_seconds": delay})
+    bridge = running_bridge(sessions, slowed, Clock(), shutdown)
+    bridge.on_step(step(1))
+    bridge.on_step(step(2))
+    assert shutdown.asked == ([delay, delay] if delay else [])
+    assert [p["step"] for p in progress_events(sessions)] == [1]  # still throttled
+
+
 def test_should_stop_reads_the_cancel_flag_once_per_interval(
     sessions: sessionmaker[Session], settings: Settings
 ) -> None:
