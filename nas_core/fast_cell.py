@@ -72,7 +72,7 @@ class StateEdges:
         if split == len(stacked) - 1 and isinstance(last[0], nn.BatchNorm2d) and last[0].training:
             # a pool: every edge normalises the same tensor with the same batch statistics
             y = self._prefix(family)
-            y = shared_batch_norm(y, list(last), self.branches, self.repeats)
+            y = shared_batch_norm(y, last, self.branches, self.repeats)
             return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
         y = self._replicated_prefix(family, len(alpha))
         for i, leaves in enumerate(stacked[split:], start=split):
@@ -88,7 +88,7 @@ class StateEdges:
         if family.prefix_key not in self.prefixes:
             y = self.x
             for group in family.positions[: family.split]:
-                y = group[0](y)
+                y = _parameter_free_leaf(group[0], y)
             self.prefixes[family.prefix_key] = y
         return self.prefixes[family.prefix_key]
 
@@ -105,7 +105,7 @@ class StateEdges:
         if isinstance(first, nn.Conv2d):
             return self._conv(leaves, y)
         if isinstance(first, nn.BatchNorm2d):
-            return branch_batch_norm(y, list(leaves), self.branches, self.repeats, scale)
+            return branch_batch_norm(y, leaves, self.branches, self.repeats, scale)
         if _parameter_free(first):  # ReLU, pools: channel-wise, so the stacking is invisible
             return first(y)
         raise TypeError(f"the fast path cannot stack {type(first).__name__}")
@@ -128,6 +128,18 @@ class StateEdges:
         """α per edge, spread over that edge's G*C channels."""
         channels = self.x.shape[1]
         return alpha.view(-1, 1).expand(-1, channels).reshape(-1)
+
+
+def _parameter_free_leaf(leaf: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """ReLU, or a pool: on the CPU from 8 px up, a pool runs channels-last, where its forward
+    is five to ten times as fast and forward plus backward a third faster, conversions included."""
+    pool = isinstance(leaf, (nn.MaxPool2d, nn.AvgPool2d))
+    if pool and x.device.type == "cpu" and min(x.shape[2:]) >= _CHANNELS_LAST_POOL_FROM:
+        return leaf(x.contiguous(memory_format=torch.channels_last)).contiguous()
+    return leaf(x)
+
+
+_CHANNELS_LAST_POOL_FROM = 8  # pixels per side; at 4 px channels-last is no faster
 
 
 @dataclass(frozen=True)

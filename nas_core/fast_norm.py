@@ -10,7 +10,9 @@ are views of its row), so that update is one in-place kernel per statistic for t
 """
 
 import functools
+import operator
 import weakref
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +21,7 @@ from torch import nn
 
 def branch_batch_norm(
     x: torch.Tensor,
-    norms: list[nn.BatchNorm2d],
+    norms: Sequence[nn.BatchNorm2d],
     branches: int,
     repeats: int,
     weight: torch.Tensor | None = None,
@@ -46,7 +48,7 @@ def branch_batch_norm(
 
 
 def shared_batch_norm(
-    x: torch.Tensor, norms: list[nn.BatchNorm2d], branches: int, repeats: int
+    x: torch.Tensor, norms: Sequence[nn.BatchNorm2d], branches: int, repeats: int
 ) -> torch.Tensor:
     """Train mode, x (N, G*C, H, W) read by all E edges: their BNs agree, so normalise once.
 
@@ -65,21 +67,21 @@ def shared_batch_norm(
     return out
 
 
-def _checked(norms: list[nn.BatchNorm2d]) -> nn.BatchNorm2d:
+def _checked(norms: Sequence[nn.BatchNorm2d]) -> nn.BatchNorm2d:
     first = norms[0]
     if first.track_running_stats and first.momentum is None:
         raise ValueError("the fast path needs a BN momentum (cumulative averages are not mirrored)")
     return first
 
 
-def _stacked(norms: list[nn.BatchNorm2d], name: str, branches: int) -> torch.Tensor:
+def _stacked(norms: Sequence[nn.BatchNorm2d], name: str, branches: int) -> torch.Tensor:
     """The edges' buffers, each repeated once per branch: (E*G*C,)."""
     return _rows(norms)[name].unsqueeze(1).expand(-1, branches, -1).reshape(-1)
 
 
 @torch.no_grad()
 def _advance_running_stats(
-    norms: list[nn.BatchNorm2d],
+    norms: Sequence[nn.BatchNorm2d],
     batch_mean: torch.Tensor,
     batch_var: torch.Tensor,
     branches: int,
@@ -113,7 +115,7 @@ BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 _BOUND: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, dict]]" = weakref.WeakKeyDictionary()
 
 
-def _rows(norms: list[nn.BatchNorm2d]) -> dict[str, torch.Tensor]:
+def _rows(norms: Sequence[nn.BatchNorm2d]) -> dict[str, torch.Tensor]:
     """The norms' running statistics as the rows of one tensor per buffer, (len(norms), ...).
 
     Each norm's buffer is made a view of its row, so a step advances the whole group in one
@@ -127,17 +129,22 @@ def _rows(norms: list[nn.BatchNorm2d]) -> dict[str, torch.Tensor]:
     return bound[1]
 
 
-def _still_bound(bound: tuple[tuple, dict], norms: list[nn.BatchNorm2d]) -> bool:
+def _still_bound(bound: tuple[tuple, dict], norms: Sequence[nn.BatchNorm2d]) -> bool:
+    """Same group (the fast path passes the same tuple every step: checked at once), and its
+    buffers still views of the rows. Buffers are replaced module-wide (`.to()`, loading with
+    `assign=True`), so the group's two ends stand for all of it."""
     group, rows = bound
-    return len(group) == len(norms) and all(
-        a is b and a.running_mean._base is rows["running_mean"]
-        and a.running_var._base is rows["running_var"]
-        for a, b in zip(group, norms, strict=True)
-    )  # fmt: skip
+    if group is not norms and (len(group) != len(norms) or any(map(operator.is_not, group, norms))):
+        return False
+    return all(
+        bn.running_mean._base is rows["running_mean"]
+        and bn.running_var._base is rows["running_var"]
+        for bn in (norms[0], norms[-1])
+    )
 
 
 @torch.no_grad()
-def _bind(norms: list[nn.BatchNorm2d]) -> tuple[tuple, dict]:
+def _bind(norms: Sequence[nn.BatchNorm2d]) -> tuple[tuple, dict]:
     rows = {name: torch.stack([getattr(bn, name) for bn in norms]) for name in BUFFERS}
     for i, bn in enumerate(norms):
         for name in BUFFERS:

@@ -82,3 +82,41 @@ def flat_optimizer_state(
         "state": {0: flat_state} if flat_state else {},
         "param_groups": [{**group, "params": [0]}],
     }
+
+
+class InPlaceSGD(torch.optim.SGD):
+    """torch.optim.SGD's update (momentum, weight decay), computed in place.
+
+    SGD adds the weight decay out of place: on the flat weights that is a fresh 190 MB gradient
+    every step, page faults included (0.4 s of a 128 px weight step). This adds it into the
+    gradient, which the next step zeroes anyway. Same arithmetic in the same order, and the same
+    state (`momentum_buffer`), so checkpoints move between the two.
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(params, lr, momentum, weight_decay=weight_decay)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    self._update(param, group)
+        return loss
+
+    def _update(self, param: torch.Tensor, group: dict) -> None:
+        grad = param.grad
+        if group["weight_decay"]:
+            grad.add_(param, alpha=group["weight_decay"])
+        if group["momentum"]:
+            buffer = self.state[param].get("momentum_buffer")
+            if buffer is None:
+                buffer = self.state[param]["momentum_buffer"] = grad.clone()
+            else:
+                buffer.mul_(group["momentum"]).add_(grad)
+            grad = buffer
+        param.add_(grad, alpha=-group["lr"])

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas_core.config import SearchConfig
-from nas_core.flat import flat_optimizer_state
+from nas_core.flat import InPlaceSGD, flat_optimizer_state
 from nas_core.supernet import Supernet
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,9 @@ class Stepper:
         self.flat = model.flatten_weights()
         # the stacked leaves the fast path reads are frozen and unfrozen with the weights
         self.trained_weights = self.weights + self.flat.stacked
-        self.weight_opt = torch.optim.SGD(
-            [self.flat.flat],
-            config.weight_lr,
-            config.momentum,
-            weight_decay=config.weight_decay,
-            foreach=True,  # with the flat weights: one kernel per update (see nas_core/flat.py)
+        # one flat parameter: each update is one kernel over all weights (see nas_core/flat.py)
+        self.weight_opt = InPlaceSGD(
+            [self.flat.flat], config.weight_lr, config.momentum, weight_decay=config.weight_decay
         )
         self.arch_opt = torch.optim.Adam(
             self.arch,

@@ -32,7 +32,7 @@ CONFIGS = {
         (21, 18),
     ),
     # level 0 at 25x26 px, level 1 at 13x13: channels-last dense convs, the depthwise weight
-    # gradient computed as a forward conv
+    # gradient computed as a forward conv, channels-last pools
     "large": (SupernetConfig(num_classes=3, layers=2, filter_multiplier=2, blocks=3), (98, 102)),
 }
 TOLERANCE = {"rtol": 1e-9, "atol": 1e-11}

@@ -5,7 +5,7 @@ import copy
 import torch
 from torch import nn
 
-from nas_core.flat import flat_optimizer_state, flatten_parameters
+from nas_core.flat import InPlaceSGD, flat_optimizer_state, flatten_parameters
 
 
 def _model() -> nn.Module:
@@ -65,3 +65,22 @@ def test_a_per_parameter_optimiser_state_resumes_on_the_flat_optimiser() -> None
     _steps(resumed, flat_optimizer, 1, flat.flat.grad.zero_)
     for want, got in zip(model.parameters(), resumed.parameters(), strict=True):
         torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_the_in_place_sgd_steps_exactly_as_torch_sgd() -> None:
+    flats, optimizers = [], []
+    for make in (_sgd, lambda params: InPlaceSGD(params, 0.1, 0.9, weight_decay=1e-3)):
+        model = _model()
+        flat = flatten_parameters(list(model.parameters())).flat
+        optimizer = make([flat])
+        _steps(model, optimizer, 3, flat.grad.zero_)
+        flats.append(flat)
+        optimizers.append(optimizer)
+    assert not torch.equal(flats[0], torch.cat([p.reshape(-1) for p in _model().parameters()]))
+    assert torch.equal(flats[1], flats[0])
+    buffers = [
+        optimizer.state[flat]["momentum_buffer"] for optimizer, flat in zip(optimizers, flats)
+    ]
+    assert torch.equal(buffers[1], buffers[0])
+    optimizers[1].load_state_dict(optimizers[0].state_dict())  # checkpoints move between them
+    assert torch.equal(optimizers[1].state[flats[1]]["momentum_buffer"], buffers[0])
