@@ -26,6 +26,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--checkpoint-activations", action="store_true", help="passed on to supernet_step.py"
+    )
     parser.add_argument("--out", type=Path, help="also write the results here as JSON")
     return parser.parse_args(argv)
 
@@ -42,6 +45,7 @@ def measure(args: argparse.Namespace, path: str, size: int, batch: int) -> dict:
         sys.executable, str(STEP), "--path", path, "--size", str(size), "--batch", str(batch),
         "--threads", str(args.threads), "--steps", str(args.steps), "--warmup", str(args.warmup),
     ]  # fmt: skip
+    command += ["--checkpoint-activations"] if args.checkpoint_activations else []
     log.info("running %s", " ".join(command[1:]))
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(next(line for line in output.splitlines() if line.startswith("{")))
@@ -51,8 +55,9 @@ def row(result: dict) -> str:
     config = result["config"]
     weight, arch = result["weight_step_s"]["median"], result["arch_step_s"]["median"]
     calibration = result["calibration_gflops"]["conv3x3_fwd_bwd_gflops"]
+    path = config["path"] + (" + checkpointing" if config["checkpoint_activations"] else "")
     return (
-        f"| {config['path']} | {config['size']} | {config['batch']} | {weight:.3f} s "
+        f"| {path} | {config['size']} | {config['batch']} | {weight:.3f} s "
         f"| {arch:.3f} s | {result['peak_rss_gib']:.2f} GiB | {result['gflop_fwd_bwd']:.1f} "
         f"| {result['achieved_gflops']:.1f} | {calibration:.0f} |"
     )

@@ -41,6 +41,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--path", default="reference", choices=("reference", "fast"), help="node implementation"
     )
     parser.add_argument(
+        "--checkpoint-activations",
+        action="store_true",
+        help="recompute each cell's activations in the backward pass (fast path)",
+    )
+    parser.add_argument(
         "--count-ops", action="store_true", help="also count the ATen ops of one weight step"
     )
     return parser.parse_args(argv)
@@ -107,6 +112,7 @@ def run(args: argparse.Namespace) -> dict:
     # counted on the reference path: its hooks see every module run, and the FLOPs are the same
     complexity = count_complexity(model, (args.size, args.size), batch=args.batch)
     model.fast = args.path == "fast"
+    model.checkpoint_activations = args.checkpoint_activations
     stepper = Stepper(model, search)
     images = torch.randn(args.batch, 3, args.size, args.size, device=device)
     labels = torch.randint(0, args.classes, (args.batch, args.size, args.size), device=device)

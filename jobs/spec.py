@@ -130,6 +130,11 @@ class TrainingSpec(Section):
 class ResourcesSpec(Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    checkpoint_activations: Annotated[bool, Strict()] = Field(
+        default=False,
+        description="recompute each cell's activations in the backward pass: "
+        "less memory, about a third more time",
+    )
 
 
 class SearchSpec(Section):

@@ -50,6 +50,8 @@ class SearchConfig:
     # the batched supernet path (same parameters and, within float rounding, the same results
     # as the reference; tests/nas_core/test_fast_path.py); False runs the reference path
     fast_supernet: bool = True
+    # recompute each node's activations in the backward pass: less memory, more time
+    checkpoint_activations: bool = False
     scale_range: tuple[float, float] = field(default=(0.5, 2.0))
 
     def __post_init__(self) -> None:

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from nas_core.fast_conv import stacked_conv
-from nas_core.fast_norm import branch_batch_norm, shared_batch_norm
+from nas_core.fast_norm import branch_batch_norm, checkpoint_contexts, shared_batch_norm
 
 
 def _leaves(module: nn.Module) -> list[nn.Module]:
@@ -317,10 +318,21 @@ def fast_node_forward(
     sizes: list[tuple[int, int]],
     alpha_weights: torch.Tensor,
     layer_betas: torch.Tensor,
+    checkpointed: bool = False,
 ) -> torch.Tensor:
-    """What `Node.forward` computes, with the node's branches batched through one cell call."""
+    """What `Node.forward` computes, with the node's branches batched through one cell call.
+
+    `checkpointed`: the cell keeps none of its activations for the backward pass, which
+    recomputes them (its batch norms then leave the running statistics alone).
+    """
     s0, branches = node.branch_inputs(prev, prev_prev, sizes, layer_betas)
     inputs, betas = zip(*branches, strict=True)
-    blocks = fast_cell(node.cell, s0, torch.cat(inputs, dim=1), len(inputs), alpha_weights)
+    cell_args = (node.cell, s0, torch.cat(inputs, dim=1), len(inputs), alpha_weights)
+    if checkpointed and torch.is_grad_enabled():
+        blocks = checkpoint(
+            fast_cell, *cell_args, use_reentrant=False, context_fn=checkpoint_contexts
+        )
+    else:
+        blocks = fast_cell(*cell_args)
     weighted = torch.stack(blocks, dim=1) * torch.stack(betas).view(1, 1, -1, 1, 1, 1)
     return weighted.sum(dim=2).flatten(1, 2)

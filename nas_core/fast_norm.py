@@ -9,14 +9,36 @@ running statistics of a group of norms are kept as the rows of one tensor (each 
 are views of its row), so that update is one in-place kernel per statistic for the whole group.
 """
 
+import contextlib
 import functools
 import operator
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+# Set while activation checkpointing recomputes a node for the backward pass (see recomputing)
+_RECOMPUTING: ContextVar[bool] = ContextVar("nas_core_recomputing", default=False)
+
+
+@contextlib.contextmanager
+def recomputing() -> Iterator[None]:
+    """While a checkpointed node is recomputed for the backward pass: its batch norms normalise
+    exactly as in the forward pass but do not advance the running statistics a second time."""
+    token = _RECOMPUTING.set(True)
+    try:
+        yield
+    finally:
+        _RECOMPUTING.reset(token)
+
+
+def checkpoint_contexts() -> tuple[contextlib.AbstractContextManager, ...]:
+    """torch.utils.checkpoint's `context_fn`: nothing around the forward, `recomputing` around
+    the recomputation."""
+    return contextlib.nullcontext(), recomputing()
 
 
 def branch_batch_norm(
@@ -43,7 +65,8 @@ def branch_batch_norm(
     batch_mean = first.running_mean.new_zeros(x.shape[1])
     batch_var = first.running_var.new_ones(x.shape[1])
     out = F.batch_norm(x, batch_mean, batch_var, weight, None, True, 1.0, first.eps)
-    _advance_running_stats(norms, batch_mean, batch_var, branches, repeats)
+    if not _RECOMPUTING.get():
+        _advance_running_stats(norms, batch_mean, batch_var, branches, repeats)
     return out
 
 
@@ -60,10 +83,10 @@ def shared_batch_norm(
     batch_mean = first.running_mean.new_zeros(x.shape[1])
     batch_var = first.running_var.new_ones(x.shape[1])
     out = F.batch_norm(x, batch_mean, batch_var, None, None, True, 1.0, first.eps)
-    edges = len(norms)
-    _advance_running_stats(
-        norms, batch_mean.repeat(edges), batch_var.repeat(edges), branches, repeats
-    )
+    if not _RECOMPUTING.get():
+        edges = len(norms)
+        means, variances = batch_mean.repeat(edges), batch_var.repeat(edges)
+        _advance_running_stats(norms, means, variances, branches, repeats)
     return out
 
 

@@ -70,7 +70,11 @@ class Searcher:
         self.callbacks = callbacks or SearchCallbacks()
         torch.manual_seed(search_config.seed)  # the supernet's initial weights, α and β
         device = resolve_device(search_config.device)
-        self.model = Supernet(supernet_config, fast=search_config.fast_supernet).to(device)
+        self.model = Supernet(
+            supernet_config,
+            fast=search_config.fast_supernet,
+            checkpoint_activations=search_config.checkpoint_activations,
+        ).to(device)
         self.stepper = Stepper(self.model, search_config)
         self.half_a, self.half_b = batches.split_halves(len(train_source), search_config.seed)
         self._check_sizes(len(val_source))

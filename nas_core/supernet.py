@@ -137,12 +137,16 @@ class Supernet(nn.Module):
 
     `fast` routes each node through `fast_node_forward` (same parameters, same result, far fewer
     kernels) instead of `Node.forward`, the reference; it can be flipped at any time.
+    `checkpoint_activations` (fast path only) keeps no activations inside a node for the
+    backward pass and recomputes them there instead: less memory, more time.
     """
 
-    def __init__(self, config: SupernetConfig, fast: bool = False) -> None:
+    def __init__(
+        self, config: SupernetConfig, fast: bool = False, checkpoint_activations: bool = False
+    ) -> None:
         super().__init__()
         self.config = config
-        self.fast = fast
+        self.fast, self.checkpoint_activations = fast, checkpoint_activations
         self.arch = ArchParameters(config)
         self.stem = _stem()
         self.nodes = nn.ModuleDict()
@@ -205,9 +209,9 @@ class Supernet(nn.Module):
         node = self.nodes[f"{layer}_{level}"]
         # Below 2x2 pixels batch norm sees two values per channel and its gradient is rounding
         # noise that the fast path's other summation order amplifies: use the reference there.
-        if self.fast and min(size) >= 2:
-            return fast_node_forward(node, *args)
-        return node(*args)
+        if not self.fast or min(size) < 2:
+            return node(*args)
+        return fast_node_forward(node, *args, checkpointed=self.checkpoint_activations)
 
     def _logits(self, last: dict[int, torch.Tensor], size: torch.Size) -> torch.Tensor:
         """Each level's logits, upsampled bilinearly to the input size, summed."""

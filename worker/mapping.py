@@ -38,6 +38,7 @@ def search_config(spec: SearchSpec) -> SearchConfig:
         keep_checkpoints=training.keep_checkpoints,
         device=resources.device,
         precision=resources.precision,
+        checkpoint_activations=resources.checkpoint_activations,
     )
 
 

@@ -60,10 +60,16 @@ def _assert_same(reference: dict, fast: dict) -> None:
                 torch.testing.assert_close(got, want, **TOLERANCE, msg=f"{kind} {name}")
 
 
-def _compare(key: str, train: bool, frozen: str | None = None, batch_stats: bool = False) -> None:
+def _compare(
+    key: str,
+    train: bool,
+    frozen: str | None = None,
+    batch_stats: bool = False,
+    checkpointed: bool = False,
+) -> None:
     config, size = CONFIGS[key]
     torch.manual_seed(0)
-    net = Supernet(config).double().train(train)
+    net = Supernet(config, checkpoint_activations=checkpointed).double().train(train)
     for param in {"weights": net.weight_parameters(), "arch": net.arch_parameters()}.get(
         frozen, []
     ):
@@ -93,6 +99,41 @@ def test_validation_with_batch_statistics_matches_the_reference() -> None:
 def test_an_architecture_step_builds_the_same_arch_gradients() -> None:
     """Weights frozen, as in the Stepper's architecture step: only α and β get gradients."""
     _compare("blocks3", train=True, frozen="weights")
+
+
+@pytest.mark.parametrize("frozen", [None, "weights"])
+def test_activation_checkpointing_matches_the_reference(frozen: str | None) -> None:
+    """Recomputed in the backward pass: same gradients, and each BN's running statistics
+    advanced once, not again by the recomputation (the buffers are compared too)."""
+    _compare("blocks3", train=True, frozen=frozen, checkpointed=True)
+
+
+def test_activation_checkpointing_keeps_fewer_tensors_for_the_backward_pass() -> None:
+    config, size = CONFIGS["blocks3"]
+    images = torch.randn(2, 3, *size)
+    saved = {}
+    for checkpointed in (False, True):
+        torch.manual_seed(0)
+        net = Supernet(config, fast=True, checkpoint_activations=checkpointed)
+        with _saved_bytes() as counted:
+            logits = net(images)
+        saved[checkpointed] = counted[0]
+        logits.sum().backward()
+        assert net.alphas.grad is not None and net.alphas.grad.abs().sum() > 0
+    assert saved[True] < saved[False] / 2, saved
+
+
+@contextlib.contextmanager
+def _saved_bytes():
+    """Bytes of the tensors autograd keeps for the backward pass while inside."""
+    counted = [0]
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        counted[0] += tensor.numel() * tensor.element_size()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        yield counted
 
 
 def test_update_coefficients_replay_sequential_updates() -> None:

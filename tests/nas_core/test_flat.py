@@ -79,7 +79,8 @@ def test_the_in_place_sgd_steps_exactly_as_torch_sgd() -> None:
     assert not torch.equal(flats[0], torch.cat([p.reshape(-1) for p in _model().parameters()]))
     assert torch.equal(flats[1], flats[0])
     buffers = [
-        optimizer.state[flat]["momentum_buffer"] for optimizer, flat in zip(optimizers, flats)
+        optimizer.state[flat]["momentum_buffer"]
+        for optimizer, flat in zip(optimizers, flats, strict=True)
     ]
     assert torch.equal(buffers[1], buffers[0])
     optimizers[1].load_state_dict(optimizers[0].state_dict())  # checkpoints move between them

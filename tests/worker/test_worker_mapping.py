@@ -26,13 +26,14 @@ def test_every_field_reaches_the_configs() -> None:
         {
             "search_space": {"layers": 4, "filter_multiplier": 3, "blocks": 2},
             "training": {"epochs": 7, "arch_start_epoch": 3, "val_batches": 2, "seed": 9},
-            "resources": {"device": "cpu", "precision": "bf16"},
+            "resources": {"device": "cpu", "precision": "bf16", "checkpoint_activations": True},
         }
     )
     net, search = supernet_config(spec), search_config(spec)
     assert (net.layers, net.filter_multiplier, net.blocks) == (4, 3, 2)
     assert (search.epochs, search.arch_start_epoch, search.val_batches) == (7, 3, 2)
     assert (search.seed, search.device, search.precision) == (9, "cpu", "bf16")
+    assert search.checkpoint_activations is True
 
 
 def test_synthetic_sources_follow_the_spec(tmp_path: Path) -> None:
