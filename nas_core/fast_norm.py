@@ -61,12 +61,10 @@ def branch_batch_norm(
         mean = _stacked(norms, "running_mean", branches)
         var = _stacked(norms, "running_var", branches)
         return F.batch_norm(x, mean, var, weight, None, False, 0.0, first.eps)
-    # momentum 1 makes F.batch_norm write this batch's mean and unbiased variance into them
-    batch_mean = first.running_mean.new_zeros(x.shape[1])
-    batch_var = first.running_var.new_ones(x.shape[1])
-    out = F.batch_norm(x, batch_mean, batch_var, weight, None, True, 1.0, first.eps)
+    fresh = _fresh_statistics(first.running_mean, x.shape[1])
+    out = F.batch_norm(x, fresh[0], fresh[1], weight, None, True, 1.0, first.eps)
     if not _RECOMPUTING.get():
-        _advance_running_stats(norms, batch_mean, batch_var, branches, repeats)
+        _advance_running_stats(norms, fresh, branches, repeats)
     return out
 
 
@@ -80,13 +78,10 @@ def shared_batch_norm(
     first = _checked(norms)
     if not first.track_running_stats:
         return F.batch_norm(x, None, None, None, None, True, 0.0, first.eps)
-    batch_mean = first.running_mean.new_zeros(x.shape[1])
-    batch_var = first.running_var.new_ones(x.shape[1])
-    out = F.batch_norm(x, batch_mean, batch_var, None, None, True, 1.0, first.eps)
+    fresh = _fresh_statistics(first.running_mean, x.shape[1])
+    out = F.batch_norm(x, fresh[0], fresh[1], None, None, True, 1.0, first.eps)
     if not _RECOMPUTING.get():
-        edges = len(norms)
-        means, variances = batch_mean.repeat(edges), batch_var.repeat(edges)
-        _advance_running_stats(norms, means, variances, branches, repeats)
+        _advance_running_stats(norms, fresh.repeat(1, len(norms)), branches, repeats)
     return out
 
 
@@ -102,24 +97,32 @@ def _stacked(norms: Sequence[nn.BatchNorm2d], name: str, branches: int) -> torch
     return _rows(norms)[name].unsqueeze(1).expand(-1, branches, -1).reshape(-1)
 
 
+def _fresh_statistics(like: torch.Tensor, channels: int) -> torch.Tensor:
+    """(2, channels): zeros, then ones. Given as running statistics with momentum 1,
+    F.batch_norm writes this batch's mean and unbiased variance into its two rows."""
+    return _zeros_and_ones(channels, like.dtype, like.device).clone()
+
+
+@functools.lru_cache(maxsize=512)
+def _zeros_and_ones(channels: int, dtype, device) -> torch.Tensor:
+    values = torch.tensor([0.0, 1.0], dtype=dtype, device=device)
+    return values.repeat_interleave(channels).view(2, channels)
+
+
 @torch.no_grad()
 def _advance_running_stats(
-    norms: Sequence[nn.BatchNorm2d],
-    batch_mean: torch.Tensor,
-    batch_var: torch.Tensor,
-    branches: int,
-    repeats: int,
+    norms: Sequence[nn.BatchNorm2d], fresh: torch.Tensor, branches: int, repeats: int
 ) -> None:
+    """fresh: (2, E*G*C), this batch's means and variances. r <- (1-m)^steps r + sum_g c_g s_g
+    for both statistics of every edge, as one batched matrix product into the rows."""
     momentum, steps = norms[0].momentum, branches * repeats
-    coefficients = _coefficient_row(update_coefficients(momentum, branches, repeats), batch_mean)
-    rows = _rows(norms)
-    for name, fresh in (("running_mean", batch_mean), ("running_var", batch_var)):
-        # r <- (1-m)^steps r + sum_g c_g s_g, as one batched matrix product into the rows
-        row = rows[name].unsqueeze(1)
-        per_branch = fresh.view(len(norms), branches, -1)
-        row.baddbmm_(
-            coefficients.expand(len(norms), 1, -1), per_branch, beta=(1 - momentum) ** steps
-        )
+    coefficients = _coefficient_row(update_coefficients(momentum, branches, repeats), fresh)
+    rows, pairs = _rows(norms), 2 * len(norms)
+    rows["statistics"].view(pairs, 1, -1).baddbmm_(
+        coefficients.expand(pairs, 1, -1),
+        fresh.view(pairs, branches, -1),
+        beta=(1 - momentum) ** steps,
+    )
     rows["num_batches_tracked"].add_(steps)
 
 
@@ -133,15 +136,15 @@ def _cached_row(coefficients: tuple[float, ...], dtype, device) -> torch.Tensor:
     return torch.tensor(coefficients, dtype=dtype, device=device).view(1, -1)
 
 
-BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 # first norm of a group -> (the group, its buffers' rows); see _rows
 _BOUND: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, dict]]" = weakref.WeakKeyDictionary()
 
 
 def _rows(norms: Sequence[nn.BatchNorm2d]) -> dict[str, torch.Tensor]:
-    """The norms' running statistics as the rows of one tensor per buffer, (len(norms), ...).
+    """The norms' running statistics as rows: `statistics` (2, len(norms), C), means then
+    variances (also given as `running_mean` and `running_var`), and `num_batches_tracked`.
 
-    Each norm's buffer is made a view of its row, so a step advances the whole group in one
+    Each norm's buffers are made views of its rows, so a step advances the whole group in one
     in-place update instead of a stack and a copy per norm. Bound again whenever a buffer was
     replaced (`.to()` to another dtype or device, loading with `assign=True`).
     """
@@ -159,20 +162,29 @@ def _still_bound(bound: tuple[tuple, dict], norms: Sequence[nn.BatchNorm2d]) -> 
     group, rows = bound
     if group is not norms and (len(group) != len(norms) or any(map(operator.is_not, group, norms))):
         return False
+    statistics, counts = rows["statistics"], rows["num_batches_tracked"]
     return all(
-        bn.running_mean._base is rows["running_mean"]
-        and bn.running_var._base is rows["running_var"]
+        bn.running_mean._base is statistics
+        and bn.running_var._base is statistics
+        and bn.num_batches_tracked._base is counts
         for bn in (norms[0], norms[-1])
     )
 
 
 @torch.no_grad()
 def _bind(norms: Sequence[nn.BatchNorm2d]) -> tuple[tuple, dict]:
-    rows = {name: torch.stack([getattr(bn, name) for bn in norms]) for name in BUFFERS}
-    for i, bn in enumerate(norms):
-        for name in BUFFERS:
-            setattr(bn, name, rows[name][i])  # a registered buffer: replaced by the view
+    means, variances = (torch.stack([getattr(bn, name) for bn in norms]) for name in STATISTICS)
+    statistics = torch.stack([means, variances])
+    counts = torch.stack([bn.num_batches_tracked for bn in norms])
+    for i, bn in enumerate(norms):  # registered buffers: replaced by the views
+        bn.running_mean, bn.running_var = statistics[0, i], statistics[1, i]
+        bn.num_batches_tracked = counts[i]
+    rows = {"statistics": statistics, "num_batches_tracked": counts}
+    rows.update(zip(STATISTICS, statistics, strict=True))
     return tuple(norms), rows
+
+
+STATISTICS = ("running_mean", "running_var")
 
 
 @functools.lru_cache(maxsize=256)
