@@ -87,7 +87,7 @@ def service_environment(database_url: str, redis_url: str, folder: Path) -> dict
         "ADL_EVENT_POLL_SECONDS": "0.2",
         # The fast path runs a tiny search in about a second: slowed, it is still running when
         # a test looks for it running (this is what broke CI once the supernet got faster).
-        "ADL_STEP_DELAY_SECONDS": "0.5",
+        "ADL_STEP_DELAY_SECONDS": "1",
     }
 
 
