@@ -226,16 +226,32 @@ def _stacked_weights(convs: tuple[nn.Module, ...], kernel: tuple[int, ...]) -> t
     """The convs' weights stacked, (len(convs), out, in/groups, *kernel): each cropped or
     zero-padded to `kernel`, centred (the padded taps' gradients are dropped)."""
     parts = []
-    for own, run in itertools.groupby(convs, key=lambda c: c.kernel_size):
-        weight = _run_weight(list(run))
+    for run in _kernel_runs(convs):
+        weight, own = _run_weight(run), run[0].kernel_size
         (pad_h, pad_w) = ((k - o) // 2 for o, k in zip(own, kernel, strict=True))
-        crop_h, crop_w = max(0, -pad_h), max(0, -pad_w)
-        weight = weight[..., crop_h : own[0] - crop_h, crop_w : own[1] - crop_w]
+        if pad_h < 0 or pad_w < 0:
+            crop_h, crop_w = max(0, -pad_h), max(0, -pad_w)
+            weight = weight[..., crop_h : own[0] - crop_h, crop_w : own[1] - crop_w]
         if pad_h > 0 or pad_w > 0:
             pad_h, pad_w = max(0, pad_h), max(0, pad_w)
             weight = F.pad(weight, (pad_w, pad_w, pad_h, pad_h))
         parts.append(weight)
     return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def _kernel_runs(convs: tuple[nn.Module, ...]) -> list[tuple[nn.Module, ...]]:
+    """The stacked convs split where the kernel size changes: worked out once per stack, and
+    the same tuples every step (bind_weight_run and _run_weight match them by identity)."""
+    cached = _KERNEL_RUNS.get(convs[0])
+    if cached is None or cached[0] is not convs:
+        groups = itertools.groupby(convs, key=lambda c: c.kernel_size)
+        cached = (convs, [tuple(run) for _, run in groups])
+        _KERNEL_RUNS[convs[0]] = cached
+    return cached[1]
+
+
+# first conv of a stack -> (the stack, its runs); see _kernel_runs
+_KERNEL_RUNS: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
 
 
 def _grouped_pointwise(y: torch.Tensor, weight: torch.Tensor, groups: int) -> torch.Tensor:
@@ -251,36 +267,35 @@ def _targets(cell: nn.Module, j: int) -> range:
     return range(max(0, j - 1), cell.blocks)  # state j feeds blocks j-1 onwards
 
 
-def weight_runs(cell: nn.Module) -> list[list[nn.Conv2d]]:
-    """The convs whose weights the fast path stacks, one list per stack, in its order."""
+def weight_runs(cell: nn.Module) -> list[tuple[nn.Conv2d, ...]]:
+    """The convs whose weights the fast path stacks, one tuple per stack, in its order."""
     runs = []
     for j in range(cell.blocks + 1):
         edges = [cell.edges[cell.offsets[i] + j] for i in _targets(cell, j)]
         for family in _state_families(edges):
             for leaves in family.positions[family.split :]:
                 if isinstance(leaves[0], nn.Conv2d):
-                    groups = itertools.groupby(leaves, key=lambda c: c.kernel_size)
-                    runs += [list(run) for _, run in groups]
+                    runs += _kernel_runs(leaves)
     return runs
 
 
-def bind_weight_run(convs: list[nn.Conv2d], stacked: nn.Parameter) -> None:
+def bind_weight_run(convs: tuple[nn.Conv2d, ...], stacked: nn.Parameter) -> None:
     """From now on the fast path reads the convs' weights as `stacked`, a leaf parameter over
-    the same memory (see nas_core/flat.py): no stack to build, one gradient to accumulate."""
-    _RUNS[convs[0]] = (tuple(convs), stacked)
+    the same memory (see nas_core/flat.py): no stack to build, one gradient to accumulate.
+    `convs` is one of the tuples weight_runs gave."""
+    _RUNS[convs[0]] = (convs, stacked)
 
 
 # first conv of a run -> (the run, its stacked leaf); see bind_weight_run
 _RUNS: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
 
 
-def _run_weight(convs: list[nn.Conv2d]) -> torch.Tensor:
+def _run_weight(convs: tuple[nn.Conv2d, ...]) -> torch.Tensor:
     """The run's weights stacked: its bound leaf while it still shares their memory."""
     bound = _RUNS.get(convs[0])
     if bound is not None:
         run, stacked = bound
-        same = len(run) == len(convs) and all(a is b for a, b in zip(run, convs, strict=True))
-        if same and convs[0].weight.data_ptr() == stacked.data_ptr():
+        if run is convs and convs[0].weight.data_ptr() == stacked.data_ptr():
             return stacked
     return torch.stack([conv.weight for conv in convs])
 
