@@ -52,7 +52,8 @@ class StateEdges:
         branches: int,
         repeats: int = 1,
     ) -> None:
-        self.x, self.edges, self.weights = x, edges, weights  # weights: (E, primitives)
+        self.x, self.edges = x, edges
+        self.alphas = weights.t().contiguous()  # (primitives, E): a family's rows are a view
         # a state shared by all of the node's branches is normalised once per branch there
         self.branches, self.repeats = branches, repeats
         self.prefixes: dict[tuple, torch.Tensor] = {}  # shared parameter-free prefixes
@@ -65,7 +66,7 @@ class StateEdges:
     def _family(self, family: "Family") -> torch.Tensor:
         """The family's ops (same structure, kernels may differ) on every edge, summed."""
         stacked, split, members = family.positions, family.split, family.members
-        alpha = self.weights[:, family.columns].t().reshape(-1)  # (M*E,), member-major
+        alpha = self.alphas[family.columns].reshape(-1)  # (M*E,), member-major
         if split == len(stacked):  # no weights and no BN (skip_connect): scale the shared input
             y = self._prefix(family)
             return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
@@ -216,7 +217,8 @@ def _kernel_for_input(convs: tuple[nn.Module, ...], size) -> tuple[int, ...]:
     """
     kernel = []
     for axis, extent in enumerate(size):
-        largest, rate = max(c.kernel_size[axis] for c in convs), convs[0].dilation[axis]
+        largest = max(run[0].kernel_size[axis] for run in _kernel_runs(convs))
+        rate = convs[0].dilation[axis]
         cut = max(0, (rate * (largest // 2) - extent) // rate + 1)  # taps reading padding only
         kernel.append(largest - 2 * cut)
     return tuple(kernel)
