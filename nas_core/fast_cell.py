@@ -13,6 +13,8 @@ Same parameters and same result as `Node.forward` (the reference), computed diff
 - The leading parameter-free part of an op (the ReLU every conv op starts with, a pool) is
   computed once per state, not once per op and edge; `none` is skipped, as in `MixedOp`.
 - The pre-previous input is the same for every branch: its edges run once, broadcast over them.
+- Ops whose output is the same on every edge (skip_connect; a pool and its BN in training) run
+  once per state, and one matrix product weights them into every edge.
 - α is folded into each op's last batch norm as its per-channel scale.
 
 Stacked weights are assembled on the fly from the reference modules, so checkpoints are shared.
@@ -60,22 +62,41 @@ class StateEdges:
 
     def output(self) -> torch.Tensor:
         """sum_k α_k O_k(x) for every edge: (N, E, G*C, H, W)."""
-        terms = [self._family(family) for family in _state_families(self.edges)]
+        terms, shared = [], []
+        for family in _state_families(self.edges):
+            y = self._shared(family)
+            if y is None:
+                terms.append(self._family(family))
+            else:
+                shared += [(member, y) for member in family.members]
+        if shared:
+            terms.append(self._weighted_sum(shared))
         return functools.reduce(operator.add, terms)
+
+    def _shared(self, family: "Family") -> torch.Tensor | None:
+        """The output of a family that gives every edge the same tensor, computed once:
+        skip_connect, and in training a pool with its BN (same input, same batch statistics)."""
+        stacked, split = family.positions, family.split
+        if split == len(stacked):
+            return self._prefix(family)
+        last = stacked[-1]
+        if split == len(stacked) - 1 and isinstance(last[0], nn.BatchNorm2d) and last[0].training:
+            return shared_batch_norm(self._prefix(family), last, self.branches, self.repeats)
+        return None
+
+    def _weighted_sum(self, shared: list[tuple[int, torch.Tensor]]) -> torch.Tensor:
+        """sum over (op k, its output y_k) of α_k(edge) y_k, for every edge, as one matrix
+        product: (E, K) @ (N, K, G*C*H*W)."""
+        members, outputs = zip(*shared, strict=True)
+        alphas = self.alphas[list(members)].t()  # (E, K)
+        stacked = torch.stack(outputs, dim=1)  # (N, K, G*C, H, W)
+        mixed = torch.matmul(alphas, stacked.flatten(2))
+        return mixed.view(stacked.shape[0], -1, *stacked.shape[2:])
 
     def _family(self, family: "Family") -> torch.Tensor:
         """The family's ops (same structure, kernels may differ) on every edge, summed."""
         stacked, split, members = family.positions, family.split, family.members
         alpha = self.alphas[family.columns].reshape(-1)  # (M*E,), member-major
-        if split == len(stacked):  # no weights and no BN (skip_connect): scale the shared input
-            y = self._prefix(family)
-            return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
-        last = stacked[-1]
-        if split == len(stacked) - 1 and isinstance(last[0], nn.BatchNorm2d) and last[0].training:
-            # a pool: every edge normalises the same tensor with the same batch statistics
-            y = self._prefix(family)
-            y = shared_batch_norm(y, last, self.branches, self.repeats)
-            return y.unsqueeze(1) * alpha.view(1, -1, 1, 1, 1)
         y = self._replicated_prefix(family, len(alpha))
         for i, leaves in enumerate(stacked[split:], start=split):
             scale = self._channel_scale(alpha) if i == len(stacked) - 1 else None
