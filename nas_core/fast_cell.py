@@ -139,8 +139,10 @@ class StateEdges:
         if conv.bias is not None or conv.stride != (1, 1):
             raise TypeError("the fast path expects bias-free stride-1 convs, as search builds")
         kernel = _kernel_for_input(convs, y.shape[2:])
-        weight = _stacked_weights(convs, kernel).unsqueeze(1)
-        weight = weight.expand(-1, self.branches, -1, -1, -1, -1).flatten(0, 2)
+        weight = _stacked_weights(convs, kernel)  # (R, out, in, k, k) -> (R*G*out, in, k, k)
+        if self.branches > 1:
+            weight = weight.repeat(1, self.branches, 1, 1, 1)  # one autograd node, not four
+        weight = weight.flatten(0, 1)
         groups = conv.groups * len(convs) * self.branches
         if kernel == (1, 1) and groups < weight.shape[0]:
             return _grouped_pointwise(y, weight, groups)
@@ -148,9 +150,15 @@ class StateEdges:
         return stacked_conv(y, weight, padding, conv.dilation, groups)
 
     def _channel_scale(self, alpha: torch.Tensor) -> torch.Tensor:
-        """α per edge, spread over that edge's G*C channels."""
-        channels = self.x.shape[1]
-        return alpha.view(-1, 1).expand(-1, channels).reshape(-1)
+        """α per edge, spread over that edge's G*C channels (one indexing op and one autograd
+        node, where view, expand and reshape were four of each)."""
+        return alpha[_spread_index(len(alpha), self.x.shape[1], alpha.device)]
+
+
+@functools.lru_cache(maxsize=256)
+def _spread_index(count: int, channels: int, device: torch.device) -> torch.Tensor:
+    """[0]*channels + [1]*channels + ... + [count-1]*channels, made once per shape."""
+    return torch.arange(count, device=device).repeat_interleave(channels)
 
 
 def _parameter_free_leaf(leaf: nn.Module, x: torch.Tensor) -> torch.Tensor:
