@@ -21,6 +21,7 @@ TINY_FORM = {
     "training.epochs": "2",
     "training.arch_start_epoch": "1",
     "training.crop_size": "32",
+    "resources.checkpoint_activations": "true",  # a checkbox: the search runs checkpointed
 }
 LONG = {
     "dataset": {"kind": "synthetic", "num_classes": 3, "num_samples": 8, "image_size": 48},
@@ -50,6 +51,8 @@ def fill_form(page: Page, values: dict[str, str]) -> None:
         control = page.locator(f'[name="{path}"]')
         if control.evaluate("node => node.tagName") == "SELECT":
             control.select_option(value)
+        elif control.get_attribute("type") == "checkbox":
+            control.set_checked(value == "true")
         else:
             control.fill(value)
 
@@ -79,7 +82,9 @@ def test_the_searches_page_lists_a_submitted_search(
     row = page.locator(f'tr[data-search-id="{ids["A"]}"]')
     expect(row).to_contain_text("synthetic · 2 layers · F=2 · 2 epochs")
     expect(page.locator(f'tr[data-search-id="{ids["B"]}"]')).to_be_visible()
-    assert api.get(f"/searches/{ids['A']}").json()["spec"]["dataset"]["num_samples"] == 8
+    spec = api.get(f"/searches/{ids['A']}").json()["spec"]
+    assert spec["dataset"]["num_samples"] == 8
+    assert spec["resources"]["checkpoint_activations"] is True  # a JSON boolean, not "true"
     expect(page.locator("#key-dialog")).to_have_count(0)  # ADL_AUTH=off: no key is asked for
     expect(page.locator("#key-status")).to_be_hidden()
     screenshot(page, "2-searches-list")

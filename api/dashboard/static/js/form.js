@@ -49,6 +49,11 @@ function input(id, path, schema) {
     return select;
   }
   if (schema.type === "array" && schema.items?.enum) return checkboxes(id, path, schema);
+  if (schema.type === "boolean") {
+    const box = element("input", { id, name: path, type: "checkbox", dataset: { kind: "boolean" } });
+    box.checked = schema.default === true;
+    return box;
+  }
   const kind = schema.type === "integer" || schema.type === "number" ? "number" : "text";
   const control = element("input", { id, name: path, type: "text", dataset: { kind } });
   if (kind === "number") control.inputMode = "decimal";
@@ -90,6 +95,7 @@ function fieldValue(wrapper) {
   const group = wrapper.querySelector(".choices");
   if (group) return [...group.querySelectorAll("input:checked")].map((box) => box.value);
   const control = wrapper.querySelector("input, select");
+  if (control.dataset.kind === "boolean") return control.checked;
   const raw = control.value.trim();
   if (raw === "") return undefined;
   if (control.dataset.kind !== "number") return raw;
