@@ -6,7 +6,7 @@ chunk with its own statistics, exactly as the reference does when it applies the
 branch. The running statistics are then advanced as if the reference's sequential updates had
 run: after T updates with momentum m, r_T = (1-m)^T r_0 + sum_t m (1-m)^(T-1-t) s_t. The
 running statistics of a group of norms are kept as the rows of one tensor (each norm's buffers
-are views of its row), so that update is one in-place kernel per statistic for the whole group.
+are views of its rows), so that update is one in-place kernel for the whole group.
 """
 
 import contextlib
@@ -136,6 +136,7 @@ def _cached_row(coefficients: tuple[float, ...], dtype, device) -> torch.Tensor:
     return torch.tensor(coefficients, dtype=dtype, device=device).view(1, -1)
 
 
+STATISTICS = ("running_mean", "running_var")
 # first norm of a group -> (the group, its buffers' rows); see _rows
 _BOUND: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple, dict]]" = weakref.WeakKeyDictionary()
 
@@ -182,9 +183,6 @@ def _bind(norms: Sequence[nn.BatchNorm2d]) -> tuple[tuple, dict]:
     rows = {"statistics": statistics, "num_batches_tracked": counts}
     rows.update(zip(STATISTICS, statistics, strict=True))
     return tuple(norms), rows
-
-
-STATISTICS = ("running_mean", "running_var")
 
 
 @functools.lru_cache(maxsize=256)

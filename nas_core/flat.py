@@ -109,6 +109,8 @@ class InPlaceSGD(torch.optim.SGD):
         return loss
 
     def _update(self, param: torch.Tensor, group: dict) -> None:
+        if group["nesterov"] or group["dampening"] or group["maximize"]:
+            raise ValueError("InPlaceSGD does momentum and weight decay only, as the search uses")
         grad = param.grad
         if group["weight_decay"]:
             grad.add_(param, alpha=group["weight_decay"])

@@ -137,7 +137,7 @@ class Supernet(nn.Module):
 
     `fast` routes each node through `fast_node_forward` (same parameters, same result, far fewer
     kernels) instead of `Node.forward`, the reference; it can be flipped at any time.
-    `checkpoint_activations` (fast path only) keeps no activations inside a node for the
+    `checkpoint_activations` (fast path only) keeps no activations inside a cell for the
     backward pass and recomputes them there instead: less memory, more time.
     """
 
