@@ -133,7 +133,7 @@ class ResourcesSpec(Section):
     checkpoint_activations: Annotated[bool, Strict()] = Field(
         default=False,
         description="recompute each cell's activations in the backward pass: "
-        "less memory, about a third more time",
+        "less memory (2.4 -> 1.3 GiB at 128 px on the CPU), about 40% more time",
     )
 
 
