@@ -38,7 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
     parser.add_argument(
-        "--path", default="reference", choices=("reference", "fast"), help="node implementation"
+        "--path", default="fast", choices=("fast", "reference"), help="node implementation"
     )
     parser.add_argument(
         "--checkpoint-activations",
