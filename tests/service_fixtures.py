@@ -39,6 +39,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def service_environment(database_url: str, redis_url: str, folder: Path) -> dict[str, str]:
+    """The environment of a service the tests start for real (API and workers as processes):
+    its own queue, folders and port, API keys on."""
+    return {
+        **os.environ,
+        "ADL_AUTH": "keys",
+        "ADL_DATABASE_URL": database_url,
+        "ADL_BROKER_URL": redis_url,
+        "ADL_QUEUE": f"adl-service-{uuid.uuid4().hex[:8]}",
+        "ADL_ARTIFACT_ROOT": str(folder / "artifacts"),
+        "ADL_DATA_ROOT": str(folder / "data"),
+        "ADL_HOST": "127.0.0.1",
+        "ADL_PORT": str(free_port()),
+        "ADL_TORCH_THREADS": "1",
+        "ADL_EVENT_POLL_SECONDS": "0.2",
+        # The fast path runs a tiny search in about a second: slowed, it is still running when
+        # a test looks for it running (this is what broke CI once the supernet got faster).
+        "ADL_STEP_DELAY_SECONDS": "1",
+    }
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
     """Poll `condition`; raise TimeoutError naming `what`. Waiting only, never asserting a time."""
     deadline = time.monotonic() + timeout

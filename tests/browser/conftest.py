@@ -12,9 +12,9 @@ import httpx
 import pytest
 import redis
 from browser_support import SCREENSHOTS, Server
-from e2e.conftest import WORKER, service_environment, start, stop, tenant_key
+from e2e.conftest import WORKER, start, stop, tenant_key
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
-from service_fixtures import postgres_database, wait_until
+from service_fixtures import postgres_database, service_environment, wait_until
 
 from jobs.migrate import upgrade
 

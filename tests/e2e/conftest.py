@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from service_fixtures import free_port, postgres_database, wait_until
+from service_fixtures import postgres_database, service_environment, wait_until
 
 from jobs import admin
 from jobs.db import session_factory
@@ -70,25 +69,6 @@ def tenant_key(database_url: str, tenant: str) -> str:
     admin.create_tenant(sessions, tenant)
     key = admin.create_key(sessions, tenant, label="tests").secret
     return key
-
-
-def service_environment(database_url: str, redis_url: str, folder: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ADL_AUTH": "keys",
-        "ADL_DATABASE_URL": database_url,
-        "ADL_BROKER_URL": redis_url,
-        "ADL_QUEUE": f"adl-e2e-{uuid.uuid4().hex[:8]}",
-        "ADL_ARTIFACT_ROOT": str(folder / "artifacts"),
-        "ADL_DATA_ROOT": str(folder / "data"),
-        "ADL_HOST": "127.0.0.1",
-        "ADL_PORT": str(free_port()),
-        "ADL_TORCH_THREADS": "1",
-        "ADL_EVENT_POLL_SECONDS": "0.2",
-        # The fast path runs a tiny search in about a second: slowed, it is still running when
-        # a test looks for it running (this is what broke CI once the supernet got faster).
-        "ADL_STEP_DELAY_SECONDS": "1",
-    }
 
 
 def start(command: list[str], env: dict[str, str], log_file: Path) -> subprocess.Popen:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from service_fixtures import ThrowawayPostgres, ThrowawayRedis, free_port, wait_until
+from service_fixtures import ThrowawayPostgres, ThrowawayRedis, service_environment, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 12  # short, so a killed worker's search is taken over within seconds
@@ -78,18 +78,8 @@ class Cluster:
 
     def _environment(self, database_url: str) -> dict[str, str]:
         return {
-            **os.environ,
-            "ADL_AUTH": "keys",
-            "ADL_DATABASE_URL": database_url,
-            "ADL_BROKER_URL": self.redis.url,
-            "ADL_QUEUE": f"adl-faults-{uuid.uuid4().hex[:8]}",
-            "ADL_ARTIFACT_ROOT": str(self.folder / "artifacts"),
-            "ADL_DATA_ROOT": str(self.folder / "data"),
-            "ADL_HOST": "127.0.0.1",
-            "ADL_PORT": str(free_port()),
-            "ADL_TORCH_THREADS": "1",
+            **service_environment(database_url, self.redis.url, self.folder),
             "ADL_LEASE_SECONDS": str(LEASE_SECONDS),
-            "ADL_EVENT_POLL_SECONDS": "0.2",
             "ADL_CANCEL_CHECK_SECONDS": "0.2",
             "ADL_STEP_DELAY_SECONDS": "0.5",  # a search lasts long enough to be caught mid-epoch
         }
