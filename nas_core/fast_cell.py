@@ -130,7 +130,7 @@ class StateEdges:
         if isinstance(first, nn.BatchNorm2d):
             return branch_batch_norm(y, leaves, self.branches, self.repeats, scale)
         if _parameter_free(first):  # ReLU, pools: channel-wise, so the stacking is invisible
-            return first(y)
+            return _parameter_free_leaf(first, y)
         raise TypeError(f"the fast path cannot stack {type(first).__name__}")
 
     def _conv(self, convs: tuple[nn.Module, ...], y: torch.Tensor) -> torch.Tensor:
@@ -244,10 +244,9 @@ def _kernel_for_input(convs: tuple[nn.Module, ...], size) -> tuple[int, ...]:
 
     Exact: those taps multiply zeros in the forward pass and get zero gradient in the reference.
     """
-    kernel = []
+    kernel, runs = [], _kernel_runs(convs)
     for axis, extent in enumerate(size):
-        largest = max(run[0].kernel_size[axis] for run in _kernel_runs(convs))
-        rate = convs[0].dilation[axis]
+        largest, rate = max(run[0].kernel_size[axis] for run in runs), convs[0].dilation[axis]
         cut = max(0, (rate * (largest // 2) - extent) // rate + 1)  # taps reading padding only
         kernel.append(largest - 2 * cut)
     return tuple(kernel)
