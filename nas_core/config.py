@@ -52,6 +52,9 @@ class SearchConfig:
     fast_supernet: bool = True
     # recompute each node's activations in the backward pass: less memory, more time
     checkpoint_activations: bool = False
+    # on the CPU, run up to this many of a layer's nodes at once on worker threads; 0: as many
+    # as torch has threads (at most 4), 1: one node at a time
+    node_workers: int = 0
     scale_range: tuple[float, float] = field(default=(0.5, 2.0))
 
     def __post_init__(self) -> None:
@@ -62,6 +65,7 @@ class SearchConfig:
         _require(self.device in DEVICES, f"device must be one of {DEVICES}")
         _require(self.precision in PRECISIONS, f"precision must be one of {PRECISIONS}")
         _require(self.keep_checkpoints >= 1, "keep_checkpoints must be at least 1")
+        _require(self.node_workers >= 0, "node_workers must be >= 0 (0: automatic)")
         _require(self.val_batches is None or self.val_batches >= 1, "val_batches must be >= 1")
 
 

@@ -61,7 +61,7 @@ class StateEdges:
         self.prefixes: dict[tuple, torch.Tensor] = {}  # shared parameter-free prefixes
 
     def output(self) -> torch.Tensor:
-        """sum_k α_k O_k(x) for every edge: (N, E, G*C, H, W)."""
+        """sum_k α_k O_k(x) for every edge, branch-major: (N, G, E, C, H, W)."""
         terms, shared = [], []
         for family in _state_families(self.edges):
             y = self._shared(family)
@@ -85,26 +85,32 @@ class StateEdges:
         return None
 
     def _weighted_sum(self, shared: list[tuple[int, torch.Tensor]]) -> torch.Tensor:
-        """sum over (op k, its output y_k) of α_k(edge) y_k, for every edge, as one matrix
-        product: (E, K) @ (N, K, G*C*H*W)."""
+        """sum over (op k, its output y_k) of α_k(edge) y_k, for every edge and branch, as one
+        matrix product: (E, K) @ (N, G, K, C*H*W)."""
         members, outputs = zip(*shared, strict=True)
         alphas = self.alphas[list(members)].t()  # (E, K)
-        stacked = torch.stack(outputs, dim=1)  # (N, K, G*C, H, W)
-        mixed = torch.matmul(alphas, stacked.flatten(2))
-        return mixed.view(stacked.shape[0], -1, *stacked.shape[2:])
+        n, _, height, width = outputs[0].shape
+        stacked = torch.stack([y.view(n, self.branches, -1) for y in outputs], dim=2)
+        mixed = torch.matmul(alphas, stacked)  # (N, G, E, C*H*W)
+        return mixed.view(n, self.branches, len(self.edges), -1, height, width)
 
     def _family(self, family: "Family") -> torch.Tensor:
-        """The family's ops (same structure, kernels may differ) on every edge, summed."""
+        """The family's ops (same structure, kernels may differ) on every edge, summed.
+
+        The branches run in the batch axis, (N*G, M*E*C, H, W): the weights are the same for
+        every branch, and a conv reading the shared state directly needs no copy of it per edge.
+        """
         stacked, split, members = family.positions, family.split, family.members
         alpha = self.alphas[family.columns].reshape(-1)  # (M*E,), member-major
-        y = self._replicated_prefix(family, len(alpha))
+        y = self._family_input(family, len(alpha))
         for i, leaves in enumerate(stacked[split:], start=split):
-            scale = self._channel_scale(alpha) if i == len(stacked) - 1 else None
+            scale = self._channel_scale(alpha, self.branches) if i == len(stacked) - 1 else None
             y = self._apply(leaves, y, scale)
         if not isinstance(stacked[-1][0], nn.BatchNorm2d):
-            y = y * self._channel_scale(alpha).view(1, -1, 1, 1)
-        y = y.unflatten(1, (len(members), len(self.edges), -1))
-        return y[:, 0] if len(members) == 1 else y.sum(1)
+            y = y * self._channel_scale(alpha, 1).view(1, -1, 1, 1)
+        n, height, width = self.x.shape[0], *y.shape[2:]
+        y = y.view(n, self.branches, len(members), len(self.edges), -1, height, width)
+        return y[:, :, 0] if len(members) == 1 else y.sum(2)
 
     def _prefix(self, family: "Family") -> torch.Tensor:
         """The parameter-free leading leaves on the unreplicated state, computed once per state."""
@@ -115,10 +121,16 @@ class StateEdges:
             self.prefixes[family.prefix_key] = y
         return self.prefixes[family.prefix_key]
 
-    def _replicated_prefix(self, family: "Family", copies: int) -> torch.Tensor:
+    def _family_input(self, family: "Family", copies: int) -> torch.Tensor:
+        """The prefix with the branches in the batch axis, (N*G, C, H, W); copied once per
+        member and edge unless the first conv reads every edge's input whole (a dense conv)."""
+        y = self._prefix(family)
+        y = y.view(y.shape[0] * self.branches, -1, *y.shape[2:])
+        if family.dense_first:
+            return y
         key = ("replicated", copies, *family.prefix_key)
         if key not in self.prefixes:
-            self.prefixes[key] = self._prefix(family).repeat(1, copies, 1, 1)
+            self.prefixes[key] = y.repeat(1, copies, 1, 1)
         return self.prefixes[key]
 
     def _apply(
@@ -127,38 +139,39 @@ class StateEdges:
         first = leaves[0]
         if isinstance(first, nn.Conv2d):
             return self._conv(leaves, y)
-        if isinstance(first, nn.BatchNorm2d):
-            return branch_batch_norm(y, leaves, self.branches, self.repeats, scale)
+        if isinstance(first, nn.BatchNorm2d):  # per (branch, edge, channel): batch N, not N*G
+            by_branch = y.view(self.x.shape[0], -1, *y.shape[2:])
+            out = branch_batch_norm(by_branch, leaves, self.branches, self.repeats, scale)
+            return out.view(y.shape)
         if _parameter_free(first):  # ReLU, pools: channel-wise, so the stacking is invisible
             return _parameter_free_leaf(first, y)
         raise TypeError(f"the fast path cannot stack {type(first).__name__}")
 
     def _conv(self, convs: tuple[nn.Module, ...], y: torch.Tensor) -> torch.Tensor:
-        """One grouped conv for every edge and branch; the weights repeat over the branches."""
+        """One conv for every edge (grouped by edge, or dense over a shared input); the
+        branches are in the batch axis, so the weights are not repeated for them."""
         conv = convs[0]
         if conv.bias is not None or conv.stride != (1, 1):
             raise TypeError("the fast path expects bias-free stride-1 convs, as search builds")
         kernel = _kernel_for_input(convs, y.shape[2:])
-        weight = _stacked_weights(convs, kernel)  # (R, out, in, k, k) -> (R*G*out, in, k, k)
-        if self.branches > 1:
-            weight = weight.repeat(1, self.branches, 1, 1, 1)  # one autograd node, not four
-        weight = weight.flatten(0, 1)
-        groups = conv.groups * len(convs) * self.branches
-        if kernel == (1, 1) and groups < weight.shape[0]:
+        weight = _stacked_weights(convs, kernel).flatten(0, 1)  # (R*out, in/groups, k, k)
+        groups = y.shape[1] // weight.shape[1]
+        if kernel == (1, 1) and 1 < groups < weight.shape[0]:
             return _grouped_pointwise(y, weight, groups)
         padding = _same_padding(conv.dilation, kernel)
         return stacked_conv(y, weight, padding, conv.dilation, groups)
 
-    def _channel_scale(self, alpha: torch.Tensor) -> torch.Tensor:
-        """α per edge, spread over that edge's G*C channels (one indexing op and one autograd
-        node, where view, expand and reshape were four of each)."""
-        return alpha[_spread_index(len(alpha), self.x.shape[1], alpha.device)]
+    def _channel_scale(self, alpha: torch.Tensor, branches: int) -> torch.Tensor:
+        """α per edge, spread over that edge's C channels, the whole repeated per branch:
+        (G*M*E*C,), one indexing op and one autograd node."""
+        index = _spread_index(len(alpha), self.x.shape[1] // self.branches, branches, alpha.device)
+        return alpha[index]
 
 
 @functools.lru_cache(maxsize=256)
-def _spread_index(count: int, channels: int, device: torch.device) -> torch.Tensor:
-    """[0]*channels + [1]*channels + ... + [count-1]*channels, made once per shape."""
-    return torch.arange(count, device=device).repeat_interleave(channels)
+def _spread_index(count: int, channels: int, repeats: int, device: torch.device) -> torch.Tensor:
+    """([0]*channels + [1]*channels + ... + [count-1]*channels) * repeats, made once per shape."""
+    return torch.arange(count, device=device).repeat_interleave(channels).repeat(repeats)
 
 
 def _parameter_free_leaf(leaf: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -182,6 +195,7 @@ class Family:
     positions: list[tuple[nn.Module, ...]]  # per leaf position, M*E modules, member-major
     split: int  # how many leading positions hold neither weights nor buffers
     prefix_key: tuple[str, ...]  # those leading leaves, as a key for sharing their output
+    dense_first: bool  # the first leaf with weights is a dense conv: it reads the prefix whole
 
 
 # The structure is fixed once the cell is built: worked out once per state, not every step.
@@ -203,7 +217,9 @@ def _family_of(edges: list[nn.Module], members: list[int]) -> Family:
     prefix_key = tuple(repr(group[0]) for group in positions[:split])
     consecutive = members == list(range(members[0], members[-1] + 1))
     columns = slice(members[0], members[-1] + 1) if consecutive else members
-    return Family(members, columns, positions, split, prefix_key)
+    first = positions[split][0] if split < len(positions) else None
+    dense_first = isinstance(first, nn.Conv2d) and first.groups == 1
+    return Family(members, columns, positions, split, prefix_key, dense_first)
 
 
 def _families(mixed_op: nn.Module) -> list[list[int]]:
@@ -346,9 +362,9 @@ def fast_cell(
             edges = [cell.edges[r] for r in rows]
             repeats = branches // state_branches
             group = StateEdges(x, edges, alpha_weights[rows], state_branches, repeats)
-            contributions = group.output().unflatten(2, (state_branches, -1))
+            contributions = group.output()  # (N, G, E, C, H, W)
             for e, i in enumerate(targets):
-                pending[i].append(contributions[:, e])
+                pending[i].append(contributions[:, :, e])
         if j >= 1:  # block j-1 reads states 0..j, all present now
             block = functools.reduce(operator.add, pending[j - 1])
             blocks.append(block)

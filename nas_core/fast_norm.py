@@ -1,7 +1,7 @@
 """Batch norm over stacked edges and branches, equal to the reference's one-branch-at-a-time BNs.
 
-The fast path lays a state's outgoing edges and a node's incoming branches side by side in the
-channel axis, (N, E*G*C, H, W), so a plain channel-wise batch norm normalises each (edge, branch)
+The fast path lays a node's incoming branches and a state's outgoing edges side by side in the
+channel axis, (N, G*E*C, H, W), so a plain channel-wise batch norm normalises each (branch, edge)
 chunk with its own statistics, exactly as the reference does when it applies the cell once per
 branch. The running statistics are then advanced as if the reference's sequential updates had
 run: after T updates with momentum m, r_T = (1-m)^T r_0 + sum_t m (1-m)^(T-1-t) s_t. The
@@ -48,10 +48,10 @@ def branch_batch_norm(
     repeats: int,
     weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Normalise x (N, E*G*C, H, W) with the E edges' BNs (affine=False), G branches each.
+    """Normalise x (N, G*E*C, H, W), branch-major, with the E edges' BNs (affine=False).
 
     `repeats` counts how often the reference applies each branch chunk: a cell input shared by
-    every branch is computed once here but normalised G times there. `weight` (E*G*C,) scales the
+    every branch is computed once here but normalised G times there. `weight` (G*E*C,) scales the
     output, which folds the op's α into the normalisation kernel.
     """
     first = _checked(norms)
@@ -64,7 +64,8 @@ def branch_batch_norm(
     fresh = _fresh_statistics(first.running_mean, x.shape[1])
     out = F.batch_norm(x, fresh[0], fresh[1], weight, None, True, 1.0, first.eps)
     if not _RECOMPUTING.get():
-        _advance_running_stats(norms, fresh, branches, repeats)
+        by_edge = fresh.view(2, branches, len(norms), -1).transpose(1, 2)
+        _advance_running_stats(norms, by_edge, branches, repeats)
     return out
 
 
@@ -81,7 +82,8 @@ def shared_batch_norm(
     fresh = _fresh_statistics(first.running_mean, x.shape[1])
     out = F.batch_norm(x, fresh[0], fresh[1], None, None, True, 1.0, first.eps)
     if not _RECOMPUTING.get():
-        _advance_running_stats(norms, fresh.repeat(1, len(norms)), branches, repeats)
+        by_edge = fresh.view(2, 1, branches, -1).expand(-1, len(norms), -1, -1)
+        _advance_running_stats(norms, by_edge, branches, repeats)
     return out
 
 
@@ -93,8 +95,8 @@ def _checked(norms: Sequence[nn.BatchNorm2d]) -> nn.BatchNorm2d:
 
 
 def _stacked(norms: Sequence[nn.BatchNorm2d], name: str, branches: int) -> torch.Tensor:
-    """The edges' buffers, each repeated once per branch: (E*G*C,)."""
-    return _rows(norms)[name].unsqueeze(1).expand(-1, branches, -1).reshape(-1)
+    """The edges' buffers, the whole repeated once per branch: (G*E*C,)."""
+    return _rows(norms)[name].expand(branches, -1, -1).reshape(-1)
 
 
 def _fresh_statistics(like: torch.Tensor, channels: int) -> torch.Tensor:
@@ -113,14 +115,14 @@ def _zeros_and_ones(channels: int, dtype, device) -> torch.Tensor:
 def _advance_running_stats(
     norms: Sequence[nn.BatchNorm2d], fresh: torch.Tensor, branches: int, repeats: int
 ) -> None:
-    """fresh: (2, E*G*C), this batch's means and variances. r <- (1-m)^steps r + sum_g c_g s_g
+    """fresh: (2, E, G, C), this batch's means and variances. r <- (1-m)^steps r + sum_g c_g s_g
     for both statistics of every edge, as one batched matrix product into the rows."""
     momentum, steps = norms[0].momentum, branches * repeats
     coefficients = _coefficient_row(update_coefficients(momentum, branches, repeats), fresh)
     rows, pairs = _rows(norms), 2 * len(norms)
     rows["statistics"].view(pairs, 1, -1).baddbmm_(
         coefficients.expand(pairs, 1, -1),
-        fresh.view(pairs, branches, -1),
+        fresh.reshape(pairs, branches, -1),
         beta=(1 - momentum) ** steps,
     )
     rows["num_batches_tracked"].add_(steps)

@@ -18,6 +18,7 @@ from nas_core.data import EvalTransform, SeededDataset, SegmentationSource, Trai
 from nas_core.decode import decode_genotype
 from nas_core.genotype import Genotype
 from nas_core.metrics import ConfusionMatrix
+from nas_core.parallel_nodes import resolve_node_workers
 from nas_core.stepper import Stepper, resolve_device
 from nas_core.supernet import Supernet
 
@@ -74,6 +75,7 @@ class Searcher:
             supernet_config,
             fast=search_config.fast_supernet,
             checkpoint_activations=search_config.checkpoint_activations,
+            node_workers=resolve_node_workers(search_config.node_workers),
         ).to(device)
         self.stepper = Stepper(self.model, search_config)
         self.half_a, self.half_b = batches.split_halves(len(train_source), search_config.seed)

@@ -11,6 +11,7 @@ from nas_core.config import SupernetConfig
 from nas_core.fast_cell import bind_weight_run, fast_node_forward, weight_runs
 from nas_core.flat import FlatWeights, flatten_parameters
 from nas_core.ops import ReLUConvBN
+from nas_core.parallel_nodes import run_layer
 from nas_core.search_cell import SearchCell
 from nas_core.space import (
     DIRECTIONS,
@@ -139,14 +140,21 @@ class Supernet(nn.Module):
     kernels) instead of `Node.forward`, the reference; it can be flipped at any time.
     `checkpoint_activations` (fast path only) keeps no activations inside a cell for the
     backward pass and recomputes them there instead: less memory, more time.
+    `node_workers` > 1 (fast path, CPU) runs that many of a layer's nodes at once on worker
+    threads, forward and backward (see nas_core/parallel_nodes.py).
     """
 
     def __init__(
-        self, config: SupernetConfig, fast: bool = False, checkpoint_activations: bool = False
+        self,
+        config: SupernetConfig,
+        fast: bool = False,
+        checkpoint_activations: bool = False,
+        node_workers: int = 1,
     ) -> None:
         super().__init__()
         self.config = config
         self.fast, self.checkpoint_activations = fast, checkpoint_activations
+        self.node_workers = node_workers
         self.arch = ArchParameters(config)
         self.stem = _stem()
         self.nodes = nn.ModuleDict()
@@ -197,13 +205,30 @@ class Supernet(nn.Module):
         prev_prev: dict[int, torch.Tensor] = {}
         prev = {0: self.stem(images)}  # only two layers of node outputs stay alive
         for layer in range(self.config.layers):
-            args = (prev, prev_prev, sizes, alpha_weights, beta_weights[layer])
-            current = {
-                level: self._node(layer, level, sizes[level], args)
-                for level in reachable_levels(layer)
-            }
+            current = self._layer(layer, sizes, prev, prev_prev, alpha_weights, beta_weights[layer])
             prev_prev, prev = prev, current
         return self._logits(prev, images.shape[2:])
+
+    def _layer(self, layer: int, sizes: list[Size], *args) -> dict[int, torch.Tensor]:
+        """The layer's nodes: {level: output}; side by side on worker threads where that helps."""
+        levels = reachable_levels(layer)
+
+        def run_node(level: int, *node_args) -> torch.Tensor:
+            return self._node(layer, level, sizes[level], (*node_args[:2], sizes, *node_args[2:]))
+
+        if self._parallel(args[-2]) and len(levels) > 1:
+            return run_layer(run_node, levels, *args, workers=self.node_workers)
+        return {level: run_node(level, *args) for level in levels}
+
+    def _parallel(self, like: torch.Tensor) -> bool:
+        """Worker threads pay off on the CPU, on the fast path, outside autocast (whose
+        state is per thread)."""
+        return (
+            self.node_workers > 1
+            and self.fast
+            and like.device.type == "cpu"
+            and not torch.is_autocast_enabled("cpu")
+        )
 
     def _node(self, layer: int, level: int, size: Size, args: tuple) -> torch.Tensor:
         node = self.nodes[f"{layer}_{level}"]

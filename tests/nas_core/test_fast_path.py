@@ -66,10 +66,12 @@ def _compare(
     frozen: str | None = None,
     batch_stats: bool = False,
     checkpointed: bool = False,
+    workers: int = 1,
 ) -> None:
     config, size = CONFIGS[key]
     torch.manual_seed(0)
-    net = Supernet(config, checkpoint_activations=checkpointed).double().train(train)
+    net = Supernet(config, checkpoint_activations=checkpointed, node_workers=workers)
+    net = net.double().train(train)
     for param in {"weights": net.weight_parameters(), "arch": net.arch_parameters()}.get(
         frozen, []
     ):
@@ -106,6 +108,25 @@ def test_activation_checkpointing_matches_the_reference(frozen: str | None) -> N
     """Recomputed in the backward pass: same gradients, and each BN's running statistics
     advanced once, not again by the recomputation (the buffers are compared too)."""
     _compare("blocks3", train=True, frozen=frozen, checkpointed=True)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        {"key": "blocks5", "train": True},
+        {"key": "large", "train": True},
+        {"key": "blocks5", "train": False},
+        {"key": "blocks5", "train": True, "batch_stats": True},
+        {"key": "blocks3", "train": True, "frozen": "weights"},
+        {"key": "blocks3", "train": True, "frozen": "arch"},
+        {"key": "blocks3", "train": True, "checkpointed": True},
+    ],
+    ids=["train", "large", "eval", "batch-stats", "arch-step", "weight-step", "checkpointed"],
+)
+def test_nodes_on_worker_threads_match_the_reference(case: dict) -> None:
+    """A layer's nodes run two at a time, forward and backward: still the reference's
+    logits, gradients and running statistics."""
+    _compare(**case, workers=2)
 
 
 def test_activation_checkpointing_keeps_fewer_tensors_for_the_backward_pass() -> None:
