@@ -29,6 +29,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--checkpoint-activations", action="store_true", help="passed on to supernet_step.py"
     )
+    parser.add_argument("--node-workers", type=int, default=0, help="passed on (0: automatic)")
     parser.add_argument("--out", type=Path, help="also write the results here as JSON")
     return parser.parse_args(argv)
 
@@ -44,6 +45,7 @@ def measure(args: argparse.Namespace, path: str, size: int, batch: int) -> dict:
     command = [
         sys.executable, str(STEP), "--path", path, "--size", str(size), "--batch", str(batch),
         "--threads", str(args.threads), "--steps", str(args.steps), "--warmup", str(args.warmup),
+        "--node-workers", str(args.node_workers),
     ]  # fmt: skip
     command += ["--checkpoint-activations"] if args.checkpoint_activations else []
     log.info("running %s", " ".join(command[1:]))
@@ -56,6 +58,7 @@ def row(result: dict) -> str:
     weight, arch = result["weight_step_s"]["median"], result["arch_step_s"]["median"]
     calibration = result["calibration_gflops"]["conv3x3_fwd_bwd_gflops"]
     path = config["path"] + (" + checkpointing" if config["checkpoint_activations"] else "")
+    path += f", {result['node_workers']} node workers" if result["node_workers"] > 1 else ""
     return (
         f"| {path} | {config['size']} | {config['batch']} | {weight:.3f} s "
         f"| {arch:.3f} s | {result['peak_rss_gib']:.2f} GiB | {result['gflop_fwd_bwd']:.1f} "

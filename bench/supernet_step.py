@@ -19,6 +19,7 @@ import torch
 
 from nas_core import SearchConfig, Supernet, SupernetConfig
 from nas_core.complexity import count_complexity
+from nas_core.parallel_nodes import resolve_node_workers
 from nas_core.stepper import Stepper, resolve_device
 
 log = logging.getLogger("bench")
@@ -44,6 +45,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--checkpoint-activations",
         action="store_true",
         help="recompute each cell's activations in the backward pass (fast path)",
+    )
+    parser.add_argument(
+        "--node-workers",
+        type=int,
+        default=0,
+        help="a layer's nodes at once on CPU worker threads (0: as the search does, one per "
+        "torch thread; 1: one node at a time)",
     )
     parser.add_argument(
         "--count-ops", action="store_true", help="also count the ATen ops of one weight step"
@@ -113,6 +121,7 @@ def run(args: argparse.Namespace) -> dict:
     complexity = count_complexity(model, (args.size, args.size), batch=args.batch)
     model.fast = args.path == "fast"
     model.checkpoint_activations = args.checkpoint_activations
+    model.node_workers = resolve_node_workers(args.node_workers)
     stepper = Stepper(model, search)
     images = torch.randn(args.batch, 3, args.size, args.size, device=device)
     labels = torch.randint(0, args.classes, (args.batch, args.size, args.size), device=device)
@@ -123,6 +132,7 @@ def run(args: argparse.Namespace) -> dict:
     result = {
         "config": vars(args),
         "torch_threads": torch.get_num_threads(),
+        "node_workers": model.node_workers,
         "params": complexity.params,
         "gflop_fwd_bwd": flops / 1e9,
         "weight_step_s": summary(weight),
@@ -131,7 +141,8 @@ def run(args: argparse.Namespace) -> dict:
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "calibration_gflops": calibration,
     }
-    if args.count_ops:
+    if args.count_ops:  # on one thread: the profiler sees only the thread that starts it
+        model.node_workers = 1
         result["aten_ops_per_weight_step"] = count_ops(stepper.weight_step, images, labels)
     if device.type == "cuda":
         result["peak_gpu_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
@@ -146,6 +157,7 @@ def table(result: dict) -> str:
         ("arch step", _fmt(result["arch_step_s"])),
         ("achieved", f"{result['achieved_gflops']:.2f} GFLOP/s"),
         ("peak RSS", f"{result['peak_rss_gib']:.2f} GiB"),
+        ("threads", f"{result['torch_threads']} torch, {result['node_workers']} node workers"),
         ("calibration", _fmt_calibration(result["calibration_gflops"])),
     ]
     if "aten_ops_per_weight_step" in result:
