@@ -129,6 +129,21 @@ def test_nodes_on_worker_threads_match_the_reference(case: dict) -> None:
     _compare(**case, workers=2)
 
 
+@pytest.mark.parametrize("frozen", [None, "weights"])
+def test_dense_convs_split_by_kernel_size_match_the_reference(monkeypatch, frozen) -> None:
+    """The split that pays on large levels, forced on the small test configs."""
+    decisions, split_pays = [], fast_cell._split_pays
+
+    def spy(*args) -> bool:
+        decisions.append(split_pays(*args))
+        return decisions[-1]
+
+    monkeypatch.setattr(fast_cell, "_SPLIT_FROM", 0)
+    monkeypatch.setattr(fast_cell, "_split_pays", spy)
+    _compare("blocks5", train=True, frozen=frozen)
+    assert any(decisions)  # some convs did split (others have one kernel size left there)
+
+
 def test_activation_checkpointing_keeps_fewer_tensors_for_the_backward_pass() -> None:
     config, size = CONFIGS["blocks3"]
     images = torch.randn(2, 3, *size)
