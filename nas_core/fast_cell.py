@@ -27,11 +27,10 @@ import weakref
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from nas_core.fast_conv import stacked_conv
+from nas_core.fast_conv import assemble, stacked_conv
 from nas_core.fast_norm import branch_batch_norm, checkpoint_contexts, shared_batch_norm
 
 
@@ -255,12 +254,11 @@ def _run_conv(conv: nn.Conv2d, runs: list[tuple[nn.Module, ...]], y: torch.Tenso
     """The runs' convs as one conv on y, whose channels are either every conv's input (a
     dense conv over a shared input) or each conv's own, side by side (grouped)."""
     kernel = _kernel_for_input(runs, y.shape[2:])
-    weight = _stacked_weights(runs, kernel).flatten(0, 1)  # (R*out, in/groups, k, k)
-    groups = y.shape[1] // weight.shape[1]
-    if kernel == (1, 1) and 1 < groups < weight.shape[0]:
-        return _grouped_pointwise(y, weight, groups)
-    padding = _same_padding(conv.dilation, kernel)
-    return stacked_conv(y, weight, padding, conv.dilation, groups)
+    weights = [_run_weight(run) for run in runs]  # each (convs, out, in/groups, *own kernel)
+    groups = y.shape[1] // weights[0].shape[2]
+    if kernel == (1, 1) and 1 < groups < sum(w.shape[0] * w.shape[1] for w in weights):
+        return _grouped_pointwise(y, assemble(weights, kernel), groups)
+    return stacked_conv(y, weights, kernel, conv.dilation, groups)
 
 
 def _split_pays(runs: list[tuple[nn.Module, ...]], y: torch.Tensor) -> bool:
@@ -286,23 +284,6 @@ def _kernel_for_input(runs: list[tuple[nn.Module, ...]], size) -> tuple[int, ...
         cut = max(0, (rate * (largest // 2) - extent) // rate + 1)  # taps reading padding only
         kernel.append(largest - 2 * cut)
     return tuple(kernel)
-
-
-def _stacked_weights(runs: list[tuple[nn.Module, ...]], kernel: tuple[int, ...]) -> torch.Tensor:
-    """The runs' weights stacked, (convs, out, in/groups, *kernel): each cropped or
-    zero-padded to `kernel`, centred (the padded taps' gradients are dropped)."""
-    parts = []
-    for run in runs:
-        weight, own = _run_weight(run), run[0].kernel_size
-        (pad_h, pad_w) = ((k - o) // 2 for o, k in zip(own, kernel, strict=True))
-        if pad_h < 0 or pad_w < 0:
-            crop_h, crop_w = max(0, -pad_h), max(0, -pad_w)
-            weight = weight[..., crop_h : own[0] - crop_h, crop_w : own[1] - crop_w]
-        if pad_h > 0 or pad_w > 0:
-            pad_h, pad_w = max(0, pad_h), max(0, pad_w)
-            weight = F.pad(weight, (pad_w, pad_w, pad_h, pad_h))
-        parts.append(weight)
-    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def _kernel_runs(convs: tuple[nn.Module, ...]) -> list[tuple[nn.Module, ...]]:

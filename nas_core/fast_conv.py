@@ -16,15 +16,46 @@ _CHANNELS_LAST_FROM = 24  # pixels per side; at 16 channels-last dense convs are
 
 
 def stacked_conv(
-    x: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int], dilation, groups: int
+    x: torch.Tensor, weights: list[torch.Tensor], kernel: tuple[int, int], dilation, groups: int
 ) -> torch.Tensor:
-    """A bias-free stride-1 conv2d; on the CPU outside autocast, with the faster backward."""
+    """A bias-free stride-1 "same" conv2d whose weight is `weights` (runs of convs, each
+    (convs, out, in/groups, *its kernel)) fitted to `kernel` and stacked (see `assemble`).
+
+    On the CPU outside autocast one autograd node does it all: the stacked weight is built
+    for the forward pass and again for the backward pass, never kept, and the gradient goes
+    back to each run cut to its own kernel.
+    """
+    padding = tuple(rate * (side // 2) for rate, side in zip(dilation, kernel, strict=True))
     if x.device.type != "cpu" or torch.is_autocast_enabled("cpu"):
-        return F.conv2d(x, weight, None, 1, padding, dilation, groups)
-    return _StackedConv.apply(x, weight, tuple(padding), tuple(dilation), groups)
+        return F.conv2d(x, assemble(weights, kernel), None, 1, padding, dilation, groups)
+    conv = (tuple(kernel), padding, tuple(dilation), groups)
+    return _StackedConv.apply(x, conv, *weights)
 
 
-def _layout(x: torch.Tensor, weight: torch.Tensor, groups: int) -> torch.Tensor:
+def assemble(weights: list[torch.Tensor], kernel: tuple[int, int]) -> torch.Tensor:
+    """The runs' weights, each fitted to `kernel`, as one conv weight (convs*out, in, *kernel)."""
+    parts = [fit_kernel(weight, kernel) for weight in weights]
+    return (parts[0] if len(parts) == 1 else torch.cat(parts)).flatten(0, 1)
+
+
+def fit_kernel(weight: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
+    """`weight`'s taps centred in `kernel`: cropped where larger, zero-padded where smaller.
+
+    Also the way back for a gradient: fitting the gradient of a fitted weight to the weight's
+    own kernel crops the padding taps off, or gives the cropped taps a zero gradient.
+    """
+    (pad_h, pad_w) = ((k - o) // 2 for o, k in zip(weight.shape[-2:], kernel, strict=True))
+    if pad_h < 0 or pad_w < 0:
+        crop_h, crop_w = max(0, -pad_h), max(0, -pad_w)
+        height, width = weight.shape[-2:]
+        weight = weight[..., crop_h : height - crop_h, crop_w : width - crop_w]
+    if pad_h > 0 or pad_w > 0:
+        pad_h, pad_w = max(0, pad_h), max(0, pad_w)
+        weight = F.pad(weight, (pad_w, pad_w, pad_h, pad_h))
+    return weight
+
+
+def _layout(x: torch.Tensor, groups: int) -> torch.Tensor:
     """Channels-last for dense (grouped) convs on large levels, where oneDNN's kernels are two
     to three times as fast there; depthwise convs are faster as they are, at every size."""
     depthwise = groups == x.shape[1]
@@ -35,27 +66,40 @@ def _layout(x: torch.Tensor, weight: torch.Tensor, groups: int) -> torch.Tensor:
 
 class _StackedConv(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, padding, dilation, groups):
-        x = _layout(x, weight, groups)
-        ctx.save_for_backward(x, weight)
-        ctx.conv = (padding, dilation, groups)
+    def forward(ctx, x, conv, *weights):
+        kernel, padding, dilation, groups = conv
+        x = _layout(x, groups)
+        ctx.save_for_backward(x, *weights)
+        ctx.conv = conv
+        weight = assemble(weights, kernel)
         return F.conv2d(x, weight, None, 1, padding, dilation, groups).contiguous()
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        padding, dilation, groups = ctx.conv
+        x, *weights = ctx.saved_tensors
+        kernel, padding, dilation, groups = ctx.conv
         grad = grad.contiguous(memory_format=_memory_format(x))
-        grad_x = grad_w = None
+        grad_x = None
         if ctx.needs_input_grad[0]:
-            grad_x = _conv_backward(grad, x, weight, ctx.conv, (True, False))
-        if ctx.needs_input_grad[1]:
-            depthwise = groups == x.shape[1] and weight.shape[1] == 1
-            if depthwise and _trick_is_faster(weight.shape[2:], x.shape[2:]):
-                grad_w = _depthwise_weight_grad(x, grad, padding, dilation)
-            else:
-                grad_w = _conv_backward(grad, x, weight, ctx.conv, (False, True))
-        return grad_x, grad_w, None, None, None
+            grad_x = _conv_backward(grad, x, assemble(weights, kernel), ctx.conv, (True, False))
+        if not any(ctx.needs_input_grad[2:]):
+            return grad_x, None, *(None for _ in weights)
+        depthwise = groups == x.shape[1] and weights[0].shape[2] == 1
+        if depthwise and _trick_is_faster(kernel, x.shape[2:]):
+            grad_w = _depthwise_weight_grad(x, grad, padding, dilation)
+        else:
+            grad_w = _conv_backward(grad, x, assemble(weights, kernel), ctx.conv, (False, True))
+        return grad_x, None, *_run_grads(grad_w, weights, kernel, ctx.needs_input_grad[2:])
+
+
+def _run_grads(grad_w: torch.Tensor, weights, kernel, needed) -> list[torch.Tensor | None]:
+    """The stacked weight's gradient, split into the runs' and fitted to their own kernels."""
+    counts = [weight.shape[0] for weight in weights]
+    parts = grad_w.view(sum(counts), -1, *grad_w.shape[1:]).split(counts)
+    return [
+        fit_kernel(part, weight.shape[-2:]) if need else None
+        for part, weight, need in zip(parts, weights, needed, strict=True)
+    ]
 
 
 def _trick_is_faster(kernel, size) -> bool:
@@ -71,7 +115,7 @@ def _memory_format(x: torch.Tensor) -> torch.memory_format:
 
 
 def _conv_backward(grad, x, weight, conv: tuple, mask: tuple[bool, bool]) -> torch.Tensor:
-    padding, dilation, groups = conv
+    _, padding, dilation, groups = conv
     grads = torch.ops.aten.convolution_backward(
         grad, x, weight, None, [1, 1], list(padding), list(dilation), False, [0, 0], groups,
         [*mask, False],
