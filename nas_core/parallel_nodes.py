@@ -119,19 +119,20 @@ def _sum(grads: Sequence[Tensor | None]) -> Tensor | None:
 
 
 def _map(tasks: list[Callable], workers: int) -> list:
-    """Run the tasks on the worker threads, each with one intra-op thread (two threads per
-    kernel on top of two workers would oversubscribe the cores); results in task order."""
+    """Run the tasks on the worker threads, sharing torch's threads among them (two threads
+    per kernel on top of two workers would oversubscribe two cores); results in task order."""
     threads = torch.get_num_threads()
     try:
         pool = _pool(workers, os.getpid())  # a forked child needs threads of its own
-        futures = [pool.submit(_single_threaded, task) for task in tasks]
+        per_worker = max(1, threads // workers)
+        futures = [pool.submit(_with_threads, per_worker, task) for task in tasks]
         return [future.result() for future in futures]
     finally:
         torch.set_num_threads(threads)
 
 
-def _single_threaded(task: Callable):
-    torch.set_num_threads(1)
+def _with_threads(threads: int, task: Callable):
+    torch.set_num_threads(threads)
     return task()
 
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from nas_core import Supernet, SupernetConfig
-from nas_core.parallel_nodes import _pool, resolve_node_workers
+from nas_core.parallel_nodes import _map, _pool, resolve_node_workers
 
 CONFIG = SupernetConfig(num_classes=3, layers=4, filter_multiplier=2, blocks=3)
 SIZE = (33, 29)
@@ -93,5 +93,17 @@ def test_node_workers_default_to_torch_threads(requested, threads, expected) -> 
     try:
         torch.set_num_threads(threads)
         assert resolve_node_workers(requested) == expected
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("threads", "workers", "per_worker"), [(2, 2, 1), (8, 2, 4), (3, 4, 1)])
+def test_workers_share_the_callers_threads_and_give_them_back(threads, workers, per_worker):
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        seen = _map([torch.get_num_threads] * 3, workers)
+        assert seen == [per_worker] * 3
+        assert torch.get_num_threads() == threads
     finally:
         torch.set_num_threads(before)
