@@ -79,16 +79,16 @@ class _StackedConv(torch.autograd.Function):
         x, *weights = ctx.saved_tensors
         kernel, padding, dilation, groups = ctx.conv
         grad = grad.contiguous(memory_format=_memory_format(x))
-        grad_x = None
+        grad_x, weight = None, assemble(weights, kernel)
         if ctx.needs_input_grad[0]:
-            grad_x = _conv_backward(grad, x, assemble(weights, kernel), ctx.conv, (True, False))
+            grad_x = _conv_backward(grad, x, weight, ctx.conv, (True, False))
         if not any(ctx.needs_input_grad[2:]):
             return grad_x, None, *(None for _ in weights)
         depthwise = groups == x.shape[1] and weights[0].shape[2] == 1
         if depthwise and _trick_is_faster(kernel, x.shape[2:]):
             grad_w = _depthwise_weight_grad(x, grad, padding, dilation)
         else:
-            grad_w = _conv_backward(grad, x, assemble(weights, kernel), ctx.conv, (False, True))
+            grad_w = _conv_backward(grad, x, weight, ctx.conv, (False, True))
         return grad_x, None, *_run_grads(grad_w, weights, kernel, ctx.needs_input_grad[2:])
 
 
