@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from nas_core.fast_conv import assemble, stacked_conv
+from nas_core.fast_conv import assemble, same_padding, stacked_conv
 from nas_core.fast_norm import branch_batch_norm, checkpoint_contexts, shared_batch_norm
 
 
@@ -231,15 +231,11 @@ def _signature(leaf: nn.Module) -> tuple:
     """What two leaves at the same position must share to be stacked (a kernel may be smaller:
     a "same"-padded kxk conv equals the larger kernel with a ring of zero taps)."""
     if isinstance(leaf, nn.Conv2d):
-        same = leaf.padding == _same_padding(leaf.dilation, leaf.kernel_size)
+        same = leaf.padding == same_padding(leaf.dilation, leaf.kernel_size)
         pointwise = leaf.kernel_size == (1, 1)
         depthwise = leaf.groups == leaf.in_channels
         return ("conv", leaf.in_channels, leaf.groups, leaf.dilation, pointwise, depthwise, same)
     return (repr(leaf),)
-
-
-def _same_padding(dilation: tuple[int, ...], kernel) -> tuple[int, ...]:
-    return tuple(rate * (side // 2) for rate, side in zip(dilation, kernel, strict=True))
 
 
 def _positions(edges: list[nn.Module], members: list[int]) -> list[tuple[nn.Module, ...]]:

@@ -25,11 +25,16 @@ def stacked_conv(
     for the forward pass and again for the backward pass, never kept, and the gradient goes
     back to each run cut to its own kernel.
     """
-    padding = tuple(rate * (side // 2) for rate, side in zip(dilation, kernel, strict=True))
+    padding = same_padding(dilation, kernel)
     if x.device.type != "cpu" or torch.is_autocast_enabled("cpu"):
         return F.conv2d(x, assemble(weights, kernel), None, 1, padding, dilation, groups)
     conv = (tuple(kernel), padding, tuple(dilation), groups)
     return _StackedConv.apply(x, conv, *weights)
+
+
+def same_padding(dilation: tuple[int, ...], kernel) -> tuple[int, ...]:
+    """The padding that keeps a stride-1 conv's output the size of its input."""
+    return tuple(rate * (side // 2) for rate, side in zip(dilation, kernel, strict=True))
 
 
 def assemble(weights: list[torch.Tensor], kernel: tuple[int, int]) -> torch.Tensor:
