@@ -103,41 +103,21 @@ def flat_optimizer_state(
     }
 
 
-class InPlaceSGD(torch.optim.SGD):
-    """torch.optim.SGD's update (momentum, weight decay), computed in place.
+class FlatSGD(torch.optim.SGD):
+    """torch.optim.SGD (momentum, weight decay) with torch's fused kernel, for the flat weights.
 
-    SGD adds the weight decay out of place: on the flat weights that is a fresh 190 MB gradient
-    every step, page faults included (0.4 s of a 128 px weight step). This adds it into the
-    gradient, which the next step zeroes anyway. Same arithmetic in the same order, and the same
-    state (`momentum_buffer`), so checkpoints move between the two.
+    The default CPU step makes a pass over weights, gradient or momentum per operation, and
+    adds the weight decay out of place: a fresh 190 MB gradient every step. The fused kernel
+    does the whole update in one pass (the search's weights: 20 ms instead of 28 ms for the
+    in-place loop this replaced on 2 threads, 24 ms instead of 58 ms on one). Same state
+    (`momentum_buffer`), so checkpoints move between this and plain SGD; one loaded from plain
+    SGD stays fused.
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
-        super().__init__(params, lr, momentum, weight_decay=weight_decay)
+        super().__init__(params, lr, momentum, weight_decay=weight_decay, fused=True)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    self._update(param, group)
-        return loss
-
-    def _update(self, param: torch.Tensor, group: dict) -> None:
-        if group["nesterov"] or group["dampening"] or group["maximize"]:
-            raise ValueError("InPlaceSGD does momentum and weight decay only, as the search uses")
-        grad = param.grad
-        if group["weight_decay"]:
-            grad.add_(param, alpha=group["weight_decay"])
-        if group["momentum"]:
-            buffer = self.state[param].get("momentum_buffer")
-            if buffer is None:
-                buffer = self.state[param]["momentum_buffer"] = grad.clone()
-            else:
-                buffer.mul_(group["momentum"]).add_(grad)
-            grad = buffer
-        param.add_(grad, alpha=-group["lr"])
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:  # a loaded group brings its own settings
+            group["fused"], group["foreach"] = True, None

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas_core.config import SearchConfig
-from nas_core.flat import InPlaceSGD, flat_optimizer_state
+from nas_core.flat import FlatSGD, flat_optimizer_state
 from nas_core.supernet import Supernet
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class Stepper:
         # the stacked leaves the fast path reads are frozen and unfrozen with the weights
         self.trained_weights = self.weights + self.flat.stacked
         # one flat parameter: each update is one kernel over all weights (see nas_core/flat.py)
-        self.weight_opt = InPlaceSGD(
+        self.weight_opt = FlatSGD(
             [self.flat.flat], config.weight_lr, config.momentum, weight_decay=config.weight_decay
         )
         self.arch_opt = torch.optim.Adam(
