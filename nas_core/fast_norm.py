@@ -64,8 +64,8 @@ def branch_batch_norm(
     fresh = _fresh_statistics(first.running_mean, x.shape[1])
     out = F.batch_norm(x, fresh[0], fresh[1], weight, None, True, 1.0, first.eps)
     if not _RECOMPUTING.get():
-        by_edge = fresh.view(2, branches, len(norms), -1).transpose(1, 2)
-        _advance_running_stats(norms, by_edge, branches, repeats)
+        # per branch, the edges' statistics side by side: (2, G, E*C), a view
+        _advance_running_stats(norms, fresh.view(2, branches, -1), branches, repeats, edges=1)
     return out
 
 
@@ -82,8 +82,9 @@ def shared_batch_norm(
     fresh = _fresh_statistics(first.running_mean, x.shape[1])
     out = F.batch_norm(x, fresh[0], fresh[1], None, None, True, 1.0, first.eps)
     if not _RECOMPUTING.get():
-        by_edge = fresh.view(2, 1, branches, -1).expand(-1, len(norms), -1, -1)
-        _advance_running_stats(norms, by_edge, branches, repeats)
+        # one set of statistics per branch, (2, G, C), for every edge
+        by_branch = fresh.view(2, branches, -1)
+        _advance_running_stats(norms, by_branch, branches, repeats, edges=len(norms))
     return out
 
 
@@ -113,17 +114,16 @@ def _zeros_and_ones(channels: int, dtype, device) -> torch.Tensor:
 
 @torch.no_grad()
 def _advance_running_stats(
-    norms: Sequence[nn.BatchNorm2d], fresh: torch.Tensor, branches: int, repeats: int
+    norms: Sequence[nn.BatchNorm2d], fresh: torch.Tensor, branches: int, repeats: int, edges: int
 ) -> None:
-    """fresh: (2, E, G, C), this batch's means and variances. r <- (1-m)^steps r + sum_g c_g s_g
-    for both statistics of every edge, as one batched matrix product into the rows."""
+    """fresh: (2, G, X), this batch's means and variances per branch, X = E*C (edges=1) or C
+    shared by all E edges (edges=E). r <- (1-m)^steps r + sum_g c_g s_g for both statistics of
+    every edge, as one batched matrix product into the rows (2, E, C), read as (2, edges, X)."""
     momentum, steps = norms[0].momentum, branches * repeats
     coefficients = _coefficient_row(update_coefficients(momentum, branches, repeats), fresh)
-    rows, pairs = _rows(norms), 2 * len(norms)
-    rows["statistics"].view(pairs, 1, -1).baddbmm_(
-        coefficients.expand(pairs, 1, -1),
-        fresh.reshape(pairs, branches, -1),
-        beta=(1 - momentum) ** steps,
+    rows = _rows(norms)
+    rows["statistics"].view(2, edges, -1).baddbmm_(
+        coefficients.expand(2, edges, -1), fresh, beta=(1 - momentum) ** steps
     )
     rows["num_batches_tracked"].add_(steps)
 
