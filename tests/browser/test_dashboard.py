@@ -2,12 +2,13 @@
 search A (submitted through the form, runs to success) and one long search B (cancelled from its
 page once it runs); they run in file order."""
 
+import time
 from typing import Any
 
 import httpx
 import pytest
 from browser_support import Server, screenshot
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from service_fixtures import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -157,15 +158,38 @@ def test_a_running_search_is_paused_resumed_and_cancelled_from_its_page(
     page.get_by_role("button", name="Pause").click()
     expect(body).to_have_attribute("data-state", "paused", timeout=FINISHED)
     expect(page.locator("#pause")).to_be_hidden()
+    # the answer to Resume ("queued") arrives only after the stream said "running": the page
+    # must keep the newer state (it used to show "queued" to the end when a worker was quick)
+    resume_url, answered = f"**/searches/{ids['B']}/resume", []
+    page.route(resume_url, answer_once_running(api, ids["B"], answered))
     page.get_by_role("button", name="Resume").click()
     expect(body).to_have_attribute("data-state", "running", timeout=FINISHED)
+    page.wait_for_timeout(1000)  # the held answer reaches the page meanwhile
+    assert answered == ["queued"]
+    expect(body).to_have_attribute("data-state", "running", timeout=1000)
     expect(page.locator("#resume")).to_be_hidden()
+    page.unroute(resume_url)
     assert api.get(f"/searches/{ids['B']}").json()["attempts"] == 2  # claimed again
     page.get_by_role("button", name="Cancel search").click()
     expect(page.locator("body")).to_have_attribute("data-state", "cancelled", timeout=FINISHED)
     expect(page.locator("#cancel")).to_be_hidden()
     assert api.get(f"/searches/{ids['B']}").json()["state"] == "cancelled"
     screenshot(page, "6-search-cancelled")
+
+
+def answer_once_running(api: httpx.Client, search_id: str, answered: list[str]):
+    """A route handler: the request goes through, its answer is held back until a worker runs
+    the search and the event stream has had a second to tell the page; `answered` gets the
+    state the answer gave."""
+
+    def handle(route: Route) -> None:
+        response = route.fetch()
+        wait_for_state(api, search_id, "running")
+        time.sleep(1.0)
+        route.fulfill(response=response)
+        answered.append(response.json()["state"])
+
+    return handle
 
 
 def test_the_searches_page_filters_by_state(page: Page, service: Server, api: httpx.Client) -> None:

@@ -11,12 +11,13 @@ const PAUSABLE = new Set(["queued", "running"]);
 const searchId = decodeURIComponent(location.pathname.split("/").pop());
 const base = `/searches/${encodeURIComponent(searchId)}`;
 const byId = (id) => document.getElementById(id);
-const view = { state: null, progress: null, weight: [], arch: [], miou: [], dirty: new Set() };
+const view = { state: null, statuses: 0, progress: null, weight: [], arch: [], miou: [], dirty: new Set() };
 const panel = new ArchitecturePanel(searchId);
 
 const handlers = {
   status(data) {
     view.state = data.state;
+    view.statuses += 1;
     if (data.error) showError(data.error);
     if (TERMINAL.has(data.state)) view.dirty.add("checkpoints");
     view.dirty.add("summary");
@@ -101,12 +102,16 @@ function showError(message) {
   byId("search-error").hidden = false;
 }
 
-// cancel, pause or resume: POST /searches/{id}/<action>, then show the state it answers with
+// cancel, pause or resume: POST /searches/{id}/<action>, then show the state it answers with,
+// unless the event stream brought a state meanwhile: that one is as new or newer (a worker can
+// claim a resumed search before the answer arrives, and "queued" must not cover "running")
 async function act(action) {
   const button = byId(action);
   button.disabled = true;
   try {
-    handlers.status(await postJSON(`${base}/${action}`));
+    const seen = view.statuses;
+    const answer = await postJSON(`${base}/${action}`);
+    if (view.statuses === seen) handlers.status(answer);
     paint();
   } catch (problem) {
     showError(problem.message);
