@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from nas_core.fast_conv import assemble, same_padding, stacked_conv
+from nas_core.fast_conv import assemble, grouped_pointwise, same_padding, stacked_conv
 from nas_core.fast_norm import branch_batch_norm, checkpoint_contexts, shared_batch_norm
 
 
@@ -253,7 +253,7 @@ def _run_conv(conv: nn.Conv2d, runs: list[tuple[nn.Module, ...]], y: torch.Tenso
     weights = [_run_weight(run) for run in runs]  # each (convs, out, in/groups, *own kernel)
     groups = y.shape[1] // weights[0].shape[2]
     if kernel == (1, 1) and 1 < groups < sum(w.shape[0] * w.shape[1] for w in weights):
-        return _grouped_pointwise(y, assemble(weights, kernel), groups)
+        return grouped_pointwise(y, assemble(weights, kernel), groups)
     return stacked_conv(y, weights, kernel, conv.dilation, groups)
 
 
@@ -295,15 +295,6 @@ def _kernel_runs(convs: tuple[nn.Module, ...]) -> list[tuple[nn.Module, ...]]:
 
 # first conv of a stack -> (the stack, its runs); see _kernel_runs
 _KERNEL_RUNS: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
-
-
-def _grouped_pointwise(y: torch.Tensor, weight: torch.Tensor, groups: int) -> torch.Tensor:
-    """A grouped 1x1 conv as one batched matmul; CPU convs loop over such groups one by one."""
-    n, channels, height, width = y.shape
-    per_group = channels // groups
-    weight = weight.view(groups, -1, per_group)
-    out = torch.matmul(weight, y.reshape(n, groups, per_group, height * width))
-    return out.view(n, -1, height, width)
 
 
 def _targets(cell: nn.Module, j: int) -> range:

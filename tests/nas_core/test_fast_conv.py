@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nas_core.fast_conv import stacked_conv
+from nas_core.fast_conv import grouped_pointwise, stacked_conv
 
 TOLERANCE = {"rtol": 1e-9, "atol": 1e-11}
 
@@ -63,3 +63,22 @@ def test_frozen_weights_get_no_gradient_and_the_input_still_does():
     out = stacked_conv(x, weights, (3, 3), (1, 1), 8)
     (grad_x,) = torch.autograd.grad(out.sum(), [x])
     assert grad_x.abs().sum() > 0
+
+
+@pytest.mark.parametrize("size", [2, 3])  # 6 outputs: columns side by side on 2x2, broadcast on 3x3
+def test_grouped_pointwise_matches_a_grouped_conv(size: int):
+    torch.manual_seed(size)
+    groups, channels, out_channels = 3, 4, 6
+    x = torch.randn(2, groups * channels, size, size, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(
+        groups * out_channels, channels, 1, 1, dtype=torch.float64, requires_grad=True
+    )
+
+    fast = grouped_pointwise(x, weight, groups)
+    reference = F.conv2d(x, weight, groups=groups)
+
+    torch.testing.assert_close(fast, reference, **TOLERANCE)
+    for got, want in zip(
+        _gradients(fast, x, [weight]), _gradients(reference, x, [weight]), strict=True
+    ):
+        torch.testing.assert_close(got, want, **TOLERANCE)
