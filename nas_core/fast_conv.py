@@ -71,6 +71,8 @@ def fit_kernel(weight: torch.Tensor, kernel: tuple[int, int]) -> torch.Tensor:
     Also the way back for a gradient: fitting the gradient of a fitted weight to the weight's
     own kernel crops the padding taps off, or gives the cropped taps a zero gradient.
     """
+    if weight.shape[-2:] == tuple(kernel):  # the common case, ~2,000 calls a step
+        return weight
     (pad_h, pad_w) = ((k - o) // 2 for o, k in zip(weight.shape[-2:], kernel, strict=True))
     if pad_h < 0 or pad_w < 0:
         crop_h, crop_w = max(0, -pad_h), max(0, -pad_w)

@@ -15,6 +15,7 @@ import operator
 import weakref
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -119,17 +120,41 @@ def _advance_running_stats(
     """fresh: (2, G, X), this batch's means and variances per branch, X = E*C (edges=1) or C
     shared by all E edges (edges=E). r <- (1-m)^steps r + sum_g c_g s_g for both statistics of
     every edge, as one batched matrix product into the rows (2, E, C), read as (2, edges, X)."""
-    momentum, steps = norms[0].momentum, branches * repeats
-    coefficients = _coefficient_row(update_coefficients(momentum, branches, repeats), fresh)
-    rows = _rows(norms)
-    rows["statistics"].view(2, edges, -1).baddbmm_(
-        coefficients.expand(2, edges, -1), fresh, beta=(1 - momentum) ** steps
-    )
-    rows["num_batches_tracked"].add_(steps)
+    update = _update(norms, branches, repeats, edges, fresh)
+    update.statistics.baddbmm_(update.coefficients, fresh, beta=update.decay)
+    update.counts.add_(update.steps)
 
 
-def _coefficient_row(coefficients: tuple[float, ...], like: torch.Tensor) -> torch.Tensor:
-    return _cached_row(coefficients, like.dtype, like.device)
+@dataclass(frozen=True)
+class _Update:
+    """What advancing a group's running statistics needs, worked out once per group and shape
+    rather than in a dozen small calls every step (a batch norm is called ~1,500 times a step)."""
+
+    statistics: torch.Tensor  # the rows, viewed (2, edges, X)
+    coefficients: torch.Tensor  # (2, edges, G), a view of one cached row
+    decay: float
+    steps: int
+    counts: torch.Tensor
+
+
+def _update(norms, branches: int, repeats: int, edges: int, fresh: torch.Tensor) -> _Update:
+    rows = _rows(norms)  # a fresh dict whenever the group is bound again
+    key = ("update", branches, repeats, edges, fresh.dtype)
+    if key not in rows:
+        momentum = norms[0].momentum
+        row = _cached_row(update_coefficients(momentum, branches, repeats), *_where(fresh))
+        rows[key] = _Update(
+            rows["statistics"].view(2, edges, -1),
+            row.expand(2, edges, -1),
+            (1 - momentum) ** (branches * repeats),
+            branches * repeats,
+            rows["num_batches_tracked"],
+        )
+    return rows[key]
+
+
+def _where(like: torch.Tensor) -> tuple[torch.dtype, torch.device]:
+    return like.dtype, like.device
 
 
 @functools.lru_cache(maxsize=64)
@@ -166,11 +191,11 @@ def _still_bound(bound: tuple[tuple, dict], norms: Sequence[nn.BatchNorm2d]) -> 
     if group is not norms and (len(group) != len(norms) or any(map(operator.is_not, group, norms))):
         return False
     statistics, counts = rows["statistics"], rows["num_batches_tracked"]
-    return all(
-        bn.running_mean._base is statistics
-        and bn.running_var._base is statistics
-        and bn.num_batches_tracked._base is counts
-        for bn in (norms[0], norms[-1])
+    first, last = norms[0], norms[-1]
+    return (
+        first.running_mean._base is statistics
+        and last.running_var._base is statistics
+        and last.num_batches_tracked._base is counts
     )
 
 
