@@ -54,7 +54,7 @@ class StateEdges:
         repeats: int = 1,
     ) -> None:
         self.x, self.edges = x, edges
-        self.alphas = weights.t().contiguous()  # (primitives, E): a family's rows are a view
+        self.alphas = weights  # (primitives, E), contiguous: a family's rows are a view
         # a state shared by all of the node's branches is normalised once per branch there
         self.branches, self.repeats = branches, repeats
         self.prefixes: dict[tuple, torch.Tensor] = {}  # shared parameter-free prefixes
@@ -87,7 +87,7 @@ class StateEdges:
         """sum over (op k, its output y_k) of α_k(edge) y_k, for every edge and branch, as one
         matrix product: (E, K) @ (N, G, K, C*H*W)."""
         members, outputs = zip(*shared, strict=True)
-        alphas = self.alphas[list(members)].t()  # (E, K)
+        alphas = self.alphas.index_select(0, _index(members, self.alphas.device)).t()  # (E, K)
         n, _, height, width = outputs[0].shape
         stacked = torch.stack([y.view(n, self.branches, -1) for y in outputs], dim=2)
         mixed = torch.matmul(alphas, stacked)  # (N, G, E, C*H*W)
@@ -338,18 +338,15 @@ def fast_cell(
     cell: nn.Module, s0: torch.Tensor | None, s1: torch.Tensor, branches: int, alpha_weights
 ) -> list[torch.Tensor]:
     """The cell on each of the G branches of s1 (N, G*C, H, W): the blocks, (N, G, C, H, W)."""
-    blocks_count = cell.blocks
-    pending: list[list[torch.Tensor]] = [[] for _ in range(blocks_count)]
+    pending: list[list[torch.Tensor]] = [[] for _ in range(cell.blocks)]
     states: list[tuple[torch.Tensor | None, int]] = [(s0, 1), (s1, branches)]
-    blocks = []
-    for j in range(blocks_count + 1):  # the last block feeds nothing inside the cell
+    blocks, by_primitive = [], alpha_weights.t()
+    for j, (targets, rows, edges) in enumerate(_cell_plan(cell)):
         x, state_branches = states[j]
         if x is not None:
-            targets = _targets(cell, j)
-            rows = [cell.offsets[i] + j for i in targets]
-            edges = [cell.edges[r] for r in rows]
+            weights = by_primitive.index_select(1, _index(rows, x.device))  # (primitives, E)
             repeats = branches // state_branches
-            group = StateEdges(x, edges, alpha_weights[rows], state_branches, repeats)
+            group = StateEdges(x, edges, weights, state_branches, repeats)
             contributions = group.output()  # (N, G, E, C, H, W)
             for e, i in enumerate(targets):
                 pending[i].append(contributions[:, :, e])
@@ -358,6 +355,28 @@ def fast_cell(
             blocks.append(block)
             states.append((block.flatten(1, 2), branches))
     return blocks
+
+
+def _cell_plan(cell: nn.Module) -> list[tuple[range, tuple[int, ...], list[nn.Module]]]:
+    """Per state 0..B, worked out once per cell: the blocks it feeds, the rows of those edges
+    in the α weights, the edges. (State B+1, the last block, feeds nothing in the cell.)"""
+    if cell not in _PLANS:
+        plan = []
+        for j in range(cell.blocks + 1):
+            targets = _targets(cell, j)
+            rows = tuple(cell.offsets[i] + j for i in targets)
+            plan.append((targets, rows, [cell.edges[r] for r in rows]))
+        _PLANS[cell] = plan
+    return _PLANS[cell]
+
+
+_PLANS: "weakref.WeakKeyDictionary[nn.Module, list]" = weakref.WeakKeyDictionary()
+
+
+@functools.lru_cache(maxsize=1024)
+def _index(positions: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """The positions as an index tensor, made once per (positions, device)."""
+    return torch.tensor(positions, dtype=torch.long, device=device)
 
 
 def fast_node_forward(
