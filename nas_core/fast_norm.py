@@ -139,10 +139,11 @@ class _Update:
 
 def _update(norms, branches: int, repeats: int, edges: int, fresh: torch.Tensor) -> _Update:
     rows = _rows(norms)  # a fresh dict whenever the group is bound again
-    key = ("update", branches, repeats, edges, fresh.dtype)
+    momentum = norms[0].momentum
+    key = ("update", momentum, branches, repeats, edges, fresh.dtype)
     if key not in rows:
-        momentum = norms[0].momentum
-        row = _cached_row(update_coefficients(momentum, branches, repeats), *_where(fresh))
+        coefficients = update_coefficients(momentum, branches, repeats)
+        row = _cached_row(coefficients, fresh.dtype, fresh.device)
         rows[key] = _Update(
             rows["statistics"].view(2, edges, -1),
             row.expand(2, edges, -1),
@@ -151,10 +152,6 @@ def _update(norms, branches: int, repeats: int, edges: int, fresh: torch.Tensor)
             rows["num_batches_tracked"],
         )
     return rows[key]
-
-
-def _where(like: torch.Tensor) -> tuple[torch.dtype, torch.device]:
-    return like.dtype, like.device
 
 
 @functools.lru_cache(maxsize=64)

@@ -249,3 +249,19 @@ def test_stacked_weight_runs_of_the_flat_layout_give_the_reference_gradients() -
         grads[fast] = flat.flat.grad.clone()
     assert grads[False].abs().sum() > 0
     torch.testing.assert_close(grads[True], grads[False], **TOLERANCE)
+
+
+def test_a_changed_batch_norm_momentum_counts_from_the_next_step() -> None:
+    """The fast path works out each group's running-statistics update once, per momentum."""
+    config, size = CONFIGS["blocks3"]
+    torch.manual_seed(0)
+    net = Supernet(config).double().train()
+    state = copy.deepcopy(net.state_dict())
+    images = torch.randn(2, 3, *size, dtype=torch.float64)
+    labels = torch.randint(0, config.num_classes, (2, *size))
+    _run(net, state, True, images, labels)  # the fast path's updates, worked out for 0.1
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = 0.37
+    reference = _run(net, state, False, images, labels)
+    _assert_same(reference, _run(net, state, True, images, labels))
