@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from nas_core.fast_conv import assemble, grouped_pointwise, same_padding, stacked_conv
+from nas_core.fast_conv import assemble, grouped_pointwise, replicate, same_padding, stacked_conv
 from nas_core.fast_norm import branch_batch_norm, checkpoint_contexts, shared_batch_norm
 
 
@@ -101,10 +101,10 @@ class StateEdges:
         """
         stacked, split, members = family.positions, family.split, family.members
         alpha = self.alphas[family.columns].reshape(-1)  # (M*E,), member-major
-        y = self._family_input(family, len(alpha))
+        y, copies = self._family_input(family, len(alpha))
         for i, leaves in enumerate(stacked[split:], start=split):
             scale = self._channel_scale(alpha, self.branches) if i == len(stacked) - 1 else None
-            y = self._apply(leaves, y, scale)
+            y, copies = self._apply(leaves, y, scale, copies), 1
         if not isinstance(stacked[-1][0], nn.BatchNorm2d):
             y = y * self._channel_scale(alpha, 1).view(1, -1, 1, 1)
         n, height, width = self.x.shape[0], *y.shape[2:]
@@ -120,24 +120,35 @@ class StateEdges:
             self.prefixes[family.prefix_key] = y
         return self.prefixes[family.prefix_key]
 
-    def _family_input(self, family: "Family", copies: int) -> torch.Tensor:
-        """The prefix with the branches in the batch axis, (N*G, C, H, W); copied once per
-        member and edge unless the first conv reads every edge's input whole (a dense conv)."""
+    def _family_input(self, family: "Family", copies: int) -> tuple[torch.Tensor, int]:
+        """The prefix with the branches in the batch axis, (N*G, C, H, W), and how many copies
+        of it side by side the first leaf reads: one per member and edge, unless that is a
+        dense conv (it reads every edge's input whole). A grouped conv takes the copies count
+        and makes them itself (and keeps only the prefix for the backward pass); for anything
+        else they are made here, once per state."""
         y = self._prefix(family)
         y = y.view(y.shape[0] * self.branches, -1, *y.shape[2:])
         if family.dense_first:
-            return y
+            return y, 1
+        if family.grouped_first:
+            return y, copies
         key = ("replicated", copies, *family.prefix_key)
         if key not in self.prefixes:
-            self.prefixes[key] = y.repeat(1, copies, 1, 1)
-        return self.prefixes[key]
+            self.prefixes[key] = replicate(y, copies)
+        return self.prefixes[key], 1
 
     def _apply(
-        self, leaves: tuple[nn.Module, ...], y: torch.Tensor, scale: torch.Tensor | None
+        self,
+        leaves: tuple[nn.Module, ...],
+        y: torch.Tensor,
+        scale: torch.Tensor | None,
+        copies: int = 1,
     ) -> torch.Tensor:
+        """The stacked leaves on y; a conv reads `copies` copies of y side by side (see
+        `_family_input`, which only asks a conv to make them)."""
         first = leaves[0]
         if isinstance(first, nn.Conv2d):
-            return self._conv(leaves, y)
+            return self._conv(leaves, y, copies)
         if isinstance(first, nn.BatchNorm2d):  # per (branch, edge, channel): batch N, not N*G
             by_branch = y.view(self.x.shape[0], -1, *y.shape[2:])
             out = branch_batch_norm(by_branch, leaves, self.branches, self.repeats, scale)
@@ -146,16 +157,16 @@ class StateEdges:
             return _parameter_free_leaf(first, y)
         raise TypeError(f"the fast path cannot stack {type(first).__name__}")
 
-    def _conv(self, convs: tuple[nn.Module, ...], y: torch.Tensor) -> torch.Tensor:
+    def _conv(self, convs: tuple[nn.Module, ...], y: torch.Tensor, copies: int) -> torch.Tensor:
         """One conv for every edge (grouped by edge, or dense over a shared input); the
         branches are in the batch axis, so the weights are not repeated for them."""
         conv = convs[0]
         if conv.bias is not None or conv.stride != (1, 1):
             raise TypeError("the fast path expects bias-free stride-1 convs, as search builds")
         runs = _kernel_runs(convs)
-        if conv.groups == 1 and _split_pays(runs, y):
+        if conv.groups == 1 and _split_pays(runs, y):  # dense: reads y whole, no copies
             return torch.cat([_run_conv(conv, [run], y) for run in runs], dim=1)
-        return _run_conv(conv, runs, y)
+        return _run_conv(conv, runs, y, copies)
 
     def _channel_scale(self, alpha: torch.Tensor, branches: int) -> torch.Tensor:
         """α per edge, spread over that edge's C channels, the whole repeated per branch:
@@ -192,6 +203,7 @@ class Family:
     split: int  # how many leading positions hold neither weights nor buffers
     prefix_key: tuple[str, ...]  # those leading leaves, as a key for sharing their output
     dense_first: bool  # the first leaf with weights is a dense conv: it reads the prefix whole
+    grouped_first: bool  # it is a grouped conv: it reads a copy per member and edge
 
 
 # The structure is fixed once the cell is built: worked out once per state, not every step.
@@ -215,7 +227,8 @@ def _family_of(edges: list[nn.Module], members: list[int]) -> Family:
     columns = slice(members[0], members[-1] + 1) if consecutive else members
     first = positions[split][0] if split < len(positions) else None
     dense_first = isinstance(first, nn.Conv2d) and first.groups == 1
-    return Family(members, columns, positions, split, prefix_key, dense_first)
+    grouped_first = isinstance(first, nn.Conv2d) and first.groups > 1
+    return Family(members, columns, positions, split, prefix_key, dense_first, grouped_first)
 
 
 def _families(mixed_op: nn.Module) -> list[list[int]]:
@@ -246,15 +259,15 @@ def _positions(edges: list[nn.Module], members: list[int]) -> list[tuple[nn.Modu
     return [sum(group, ()) for group in zip(*per_member, strict=True)]
 
 
-def _run_conv(conv: nn.Conv2d, runs: list[tuple[nn.Module, ...]], y: torch.Tensor):
-    """The runs' convs as one conv on y, whose channels are either every conv's input (a
-    dense conv over a shared input) or each conv's own, side by side (grouped)."""
+def _run_conv(conv: nn.Conv2d, runs: list[tuple[nn.Module, ...]], y: torch.Tensor, copies: int = 1):
+    """The runs' convs as one conv on `copies` copies of y side by side, whose channels are
+    either every conv's input (a dense conv over a shared input) or each conv's own (grouped)."""
     kernel = _kernel_for_input(runs, y.shape[2:])
     weights = [_run_weight(run) for run in runs]  # each (convs, out, in/groups, *own kernel)
-    groups = y.shape[1] // weights[0].shape[2]
+    groups = y.shape[1] * copies // weights[0].shape[2]
     if kernel == (1, 1) and 1 < groups < sum(w.shape[0] * w.shape[1] for w in weights):
-        return grouped_pointwise(y, assemble(weights, kernel), groups)
-    return stacked_conv(y, weights, kernel, conv.dilation, groups)
+        return grouped_pointwise(replicate(y, copies), assemble(weights, kernel), groups)
+    return stacked_conv(y, weights, kernel, conv.dilation, groups, copies)
 
 
 def _split_pays(runs: list[tuple[nn.Module, ...]], y: torch.Tensor) -> bool:

@@ -82,3 +82,28 @@ def test_grouped_pointwise_matches_a_grouped_conv(size: int):
         _gradients(fast, x, [weight]), _gradients(reference, x, [weight]), strict=True
     ):
         torch.testing.assert_close(got, want, **TOLERANCE)
+
+
+@pytest.mark.parametrize("size", [2, 9])
+def test_copies_are_made_inside_and_their_gradients_summed(size: int):
+    """A grouped conv on `copies` copies of x (made inside, not kept for the backward pass)
+    gives what each conv gives on its own copy, and x the sum of the copies' gradients."""
+    torch.manual_seed(size)
+    channels, kernels, per_run = 3, (3, 5), 2
+    weights = [
+        torch.randn(per_run, channels, 1, k, k, dtype=torch.float64, requires_grad=True)
+        for k in kernels
+    ]
+    copies = per_run * len(kernels)
+    x = torch.randn(2, channels, size, size, dtype=torch.float64, requires_grad=True)
+    reach = min(kernels[-1], 2 * (size - 1) + 1)
+
+    fast = stacked_conv(x, weights, (reach, reach), (1, 1), copies * channels, copies)
+    reference = _each_conv(x.repeat(1, copies, 1, 1), weights, 1, dense=False)
+
+    torch.testing.assert_close(fast, reference, **TOLERANCE)
+    for got, want in zip(
+        _gradients(fast, x, weights), _gradients(reference, x, weights), strict=True
+    ):
+        assert got.shape == want.shape
+        torch.testing.assert_close(got, want, **TOLERANCE)
