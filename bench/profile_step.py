@@ -15,6 +15,7 @@ import sys
 from collections import Counter
 
 import torch
+from supernet_step import add_config_arguments  # this folder: run as a script
 from torch.profiler import ProfilerActivity, profile
 
 from nas_core import SearchConfig, Supernet, SupernetConfig
@@ -26,12 +27,7 @@ ENGINE = "autograd::engine::evaluate_function: "
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--layers", type=int, default=12)
-    parser.add_argument("--filter-multiplier", type=int, default=8)
-    parser.add_argument("--blocks", type=int, default=5)
-    parser.add_argument("--classes", type=int, default=19)
-    parser.add_argument("--batch", type=int, default=2)
-    parser.add_argument("--size", type=int, default=64, help="square input side in pixels")
+    add_config_arguments(parser)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--path", default="fast", choices=("fast", "reference"))
     parser.add_argument("--top", type=int, default=15, help="rows per table")

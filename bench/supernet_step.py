@@ -25,14 +25,20 @@ from nas_core.stepper import Stepper, resolve_device
 log = logging.getLogger("bench")
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The supernet and input options (the default search config), shared with
+    bench/profile_step.py."""
     parser.add_argument("--layers", type=int, default=12)
     parser.add_argument("--filter-multiplier", type=int, default=8)
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--classes", type=int, default=19)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--size", type=int, default=64, help="square input side in pixels")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_config_arguments(parser)
     parser.add_argument("--steps", type=int, default=5, help="timed steps of each kind")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
