@@ -317,8 +317,7 @@ def _targets(cell: nn.Module, j: int) -> range:
 def weight_runs(cell: nn.Module) -> list[tuple[nn.Conv2d, ...]]:
     """The convs whose weights the fast path stacks, one tuple per stack, in its order."""
     runs = []
-    for j in range(cell.blocks + 1):
-        edges = [cell.edges[cell.offsets[i] + j] for i in _targets(cell, j)]
+    for _, _, edges in _cell_plan(cell):
         for family in _state_families(edges):
             for leaves in family.positions[family.split :]:
                 if isinstance(leaves[0], nn.Conv2d):
