@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 
 import torch
-from supernet_step import add_config_arguments  # this folder: run as a script
+from supernet_step import add_config_arguments, top_level_op  # this folder: run as a script
 from torch.profiler import ProfilerActivity, profile
 
 from nas_core import SearchConfig, Supernet, SupernetConfig
@@ -36,12 +36,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def top_level_ops(prof) -> Counter:
     """ATen ops called from Python or by the autograd engine, not from inside another op."""
-    return Counter(
-        event.name
-        for event in prof.events()
-        if event.name.startswith("aten::")
-        and not (event.cpu_parent and event.cpu_parent.name.startswith("aten::"))
-    )
+    return Counter(event.name for event in prof.events() if top_level_op(event))
 
 
 def backward_nodes(prof) -> Counter:

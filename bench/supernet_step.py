@@ -103,10 +103,11 @@ def count_ops(step, images: torch.Tensor, labels: torch.Tensor) -> int:
     a figure that, unlike time, does not depend on what else the machine is doing."""
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
         step(images, labels)
-    return sum(1 for event in profile.events() if _top_level_op(event))
+    return sum(1 for event in profile.events() if top_level_op(event))
 
 
-def _top_level_op(event) -> bool:
+def top_level_op(event) -> bool:
+    """An ATen op called from Python or by the autograd engine, not from inside another op."""
     parent = event.cpu_parent
     return event.name.startswith("aten::") and not (parent and parent.name.startswith("aten::"))
 
