@@ -24,22 +24,14 @@ import functools
 import itertools
 import operator
 import weakref
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from nas_core.fast_conv import assemble, grouped_pointwise, replicate, same_padding, stacked_conv
+from nas_core.fast_conv import assemble, grouped_pointwise, replicate, stacked_conv
+from nas_core.fast_families import Family, parameter_free, state_families
 from nas_core.fast_norm import branch_batch_norm, checkpoint_contexts, shared_batch_norm
-
-
-def _leaves(module: nn.Module) -> list[nn.Module]:
-    return [m for m in module.modules() if not list(m.children())]
-
-
-def _parameter_free(leaf: nn.Module) -> bool:
-    return not list(leaf.parameters()) and not list(leaf.buffers())
 
 
 class StateEdges:
@@ -62,7 +54,7 @@ class StateEdges:
     def output(self) -> torch.Tensor:
         """sum_k α_k O_k(x) for every edge, branch-major: (N, G, E, C, H, W)."""
         terms, shared = [], []
-        for family in _state_families(self.edges):
+        for family in state_families(self.edges):
             y = self._shared(family)
             if y is None:
                 terms.append(self._family(family))
@@ -72,7 +64,7 @@ class StateEdges:
             terms.append(self._weighted_sum(shared))
         return functools.reduce(operator.add, terms)
 
-    def _shared(self, family: "Family") -> torch.Tensor | None:
+    def _shared(self, family: Family) -> torch.Tensor | None:
         """The output of a family that gives every edge the same tensor, computed once:
         skip_connect, and in training a pool with its BN (same input, same batch statistics)."""
         stacked, split = family.positions, family.split
@@ -93,7 +85,7 @@ class StateEdges:
         mixed = torch.matmul(alphas, stacked)  # (N, G, E, C*H*W)
         return mixed.view(n, self.branches, len(self.edges), -1, height, width)
 
-    def _family(self, family: "Family") -> torch.Tensor:
+    def _family(self, family: Family) -> torch.Tensor:
         """The family's ops (same structure, kernels may differ) on every edge, summed.
 
         The branches run in the batch axis, (N*G, M*E*C, H, W): the weights are the same for
@@ -111,7 +103,7 @@ class StateEdges:
         y = y.view(n, self.branches, len(members), len(self.edges), -1, height, width)
         return y[:, :, 0] if len(members) == 1 else y.sum(2)
 
-    def _prefix(self, family: "Family") -> torch.Tensor:
+    def _prefix(self, family: Family) -> torch.Tensor:
         """The parameter-free leading leaves on the unreplicated state, computed once per state."""
         if family.prefix_key not in self.prefixes:
             y = self.x
@@ -120,7 +112,7 @@ class StateEdges:
             self.prefixes[family.prefix_key] = y
         return self.prefixes[family.prefix_key]
 
-    def _family_input(self, family: "Family", copies: int) -> tuple[torch.Tensor, int]:
+    def _family_input(self, family: Family, copies: int) -> tuple[torch.Tensor, int]:
         """The prefix with the branches in the batch axis, (N*G, C, H, W), and how many copies
         of it side by side the first leaf reads: one per member and edge, unless that is a
         dense conv (it reads every edge's input whole). A grouped conv takes the copies count
@@ -153,7 +145,7 @@ class StateEdges:
             by_branch = y.view(self.x.shape[0], -1, *y.shape[2:])
             out = branch_batch_norm(by_branch, leaves, self.branches, self.repeats, scale)
             return out.view(y.shape)
-        if _parameter_free(first):  # ReLU, pools: channel-wise, so the stacking is invisible
+        if parameter_free(first):  # ReLU, pools: channel-wise, so the stacking is invisible
             return _parameter_free_leaf(first, y)
         raise TypeError(f"the fast path cannot stack {type(first).__name__}")
 
@@ -191,72 +183,6 @@ def _parameter_free_leaf(leaf: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 _CHANNELS_LAST_POOL_FROM = 8  # pixels per side; at 4 px channels-last is no faster
-
-
-@dataclass(frozen=True)
-class Family:
-    """Ops of one structure on a state's edges, run as one."""
-
-    members: list[int]  # their indices in the primitives
-    columns: slice | list[int]  # the same, as a slice where they are consecutive (a view)
-    positions: list[tuple[nn.Module, ...]]  # per leaf position, M*E modules, member-major
-    split: int  # how many leading positions hold neither weights nor buffers
-    prefix_key: tuple[str, ...]  # those leading leaves, as a key for sharing their output
-    dense_first: bool  # the first leaf with weights is a dense conv: it reads the prefix whole
-    grouped_first: bool  # it is a grouped conv: it reads a copy per member and edge
-
-
-# The structure is fixed once the cell is built: worked out once per state, not every step.
-_FAMILIES: "weakref.WeakKeyDictionary[nn.Module, list[Family]]" = weakref.WeakKeyDictionary()
-
-
-def _state_families(edges: list[nn.Module]) -> list[Family]:
-    """The families of the ops on a state's edges (the first edge names the state)."""
-    if edges[0] not in _FAMILIES:
-        _FAMILIES[edges[0]] = [_family_of(edges, members) for members in _families(edges[0])]
-    return _FAMILIES[edges[0]]
-
-
-def _family_of(edges: list[nn.Module], members: list[int]) -> Family:
-    positions = _positions(edges, members)
-    split = 0
-    while split < len(positions) and _parameter_free(positions[split][0]):
-        split += 1
-    prefix_key = tuple(repr(group[0]) for group in positions[:split])
-    consecutive = members == list(range(members[0], members[-1] + 1))
-    columns = slice(members[0], members[-1] + 1) if consecutive else members
-    first = positions[split][0] if split < len(positions) else None
-    dense_first = isinstance(first, nn.Conv2d) and first.groups == 1
-    grouped_first = isinstance(first, nn.Conv2d) and first.groups > 1
-    return Family(members, columns, positions, split, prefix_key, dense_first, grouped_first)
-
-
-def _families(mixed_op: nn.Module) -> list[list[int]]:
-    """The op indices that run as one: equal structure up to kernel sizes. `none` is skipped."""
-    families: dict[tuple, list[int]] = {}
-    for k, (name, op) in enumerate(zip(mixed_op.primitives, mixed_op.ops, strict=True)):
-        if name != "none":
-            families.setdefault(tuple(_signature(leaf) for leaf in _leaves(op)), []).append(k)
-    return list(families.values())
-
-
-def _signature(leaf: nn.Module) -> tuple:
-    """What two leaves at the same position must share to be stacked (a kernel may be smaller:
-    a "same"-padded kxk conv equals the larger kernel with a ring of zero taps)."""
-    if isinstance(leaf, nn.Conv2d):
-        same = leaf.padding == same_padding(leaf.dilation, leaf.kernel_size)
-        pointwise = leaf.kernel_size == (1, 1)
-        depthwise = leaf.groups == leaf.in_channels
-        return ("conv", leaf.in_channels, leaf.groups, leaf.dilation, pointwise, depthwise, same)
-    return (repr(leaf),)
-
-
-def _positions(edges: list[nn.Module], members: list[int]) -> list[tuple[nn.Module, ...]]:
-    """Per leaf position, that leaf of every member op on every edge, member-major."""
-    per_member = [
-        list(zip(*(_leaves(edge.ops[k]) for edge in edges), strict=True)) for k in members
-    ]
-    return [sum(group, ()) for group in zip(*per_member, strict=True)]
 
 
 def _run_conv(conv: nn.Conv2d, runs: list[tuple[nn.Module, ...]], y: torch.Tensor, copies: int = 1):
@@ -318,7 +244,7 @@ def weight_runs(cell: nn.Module) -> list[tuple[nn.Conv2d, ...]]:
     """The convs whose weights the fast path stacks, one tuple per stack, in its order."""
     runs = []
     for _, _, edges in _cell_plan(cell):
-        for family in _state_families(edges):
+        for family in state_families(edges):
             for leaves in family.positions[family.split :]:
                 if isinstance(leaves[0], nn.Conv2d):
                     runs += _kernel_runs(leaves)
