@@ -132,8 +132,8 @@ class ResourcesSpec(Section):
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     checkpoint_activations: Annotated[bool, Strict()] = Field(
         default=False,
-        description="recompute each cell's activations in the backward pass: "
-        "less memory (2.4 -> 1.3 GiB at 128 px on the CPU), about 40% more time",
+        description="recompute the activations of the cells on the two finest levels in the "
+        "backward pass: less memory (2.1 -> 1.5 GiB at 128 px on the CPU), 20-40% more time",
     )
 
 

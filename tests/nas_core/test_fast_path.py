@@ -156,7 +156,8 @@ def test_activation_checkpointing_keeps_fewer_tensors_for_the_backward_pass() ->
         saved[checkpointed] = counted[0]
         logits.sum().backward()
         assert net.alphas.grad is not None and net.alphas.grad.abs().sum() > 0
-    assert saved[True] < saved[False] / 2, saved
+    # only the cells of the two finest levels recompute: 60% here (3 layers at 41x35 px)
+    assert saved[True] < saved[False] * 0.7, saved
 
 
 @contextlib.contextmanager
