@@ -136,7 +136,7 @@ def _stem() -> nn.Sequential:
 # A cell's activations scale with channels x pixels, F*2^v x (H/2^(v+2))^2: each level holds half
 # of the one above it, so levels 0 and 1 hold 80% of them, and recomputing their cells costs about
 # half the time of recomputing all (the per-node work is much the same at every level). At 64 px
-# (fast path, 2 threads): 1.36 -> 1.20 GiB for 35% more time; all levels give 1.17 GiB for 63%.
+# (fast path, 2 threads): 1.36 -> 1.20 GiB for 38% more time; all levels give 1.17 GiB for 63%.
 CHECKPOINTED_LEVELS = (0, 1)
 
 
