@@ -236,14 +236,10 @@ def _kernel_runs(convs: tuple[nn.Module, ...]) -> list[tuple[nn.Module, ...]]:
 _KERNEL_RUNS: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
 
 
-def _targets(cell: nn.Module, j: int) -> range:
-    return range(max(0, j - 1), cell.blocks)  # state j feeds blocks j-1 onwards
-
-
 def weight_runs(cell: nn.Module) -> list[tuple[nn.Conv2d, ...]]:
     """The convs whose weights the fast path stacks, one tuple per stack, in its order."""
     runs = []
-    for _, _, edges in _cell_plan(cell):
+    for _, edges in _cell_plan(cell):
         for family in state_families(edges):
             for leaves in family.positions[family.split :]:
                 if isinstance(leaves[0], nn.Conv2d):
@@ -276,34 +272,36 @@ def fast_cell(
     cell: nn.Module, s0: torch.Tensor | None, s1: torch.Tensor, branches: int, alpha_weights
 ) -> list[torch.Tensor]:
     """The cell on each of the G branches of s1 (N, G*C, H, W): the blocks, (N, G, C, H, W)."""
-    pending: list[list[torch.Tensor]] = [[] for _ in range(cell.blocks)]
     states: list[tuple[torch.Tensor | None, int]] = [(s0, 1), (s1, branches)]
     blocks, by_primitive = [], alpha_weights.t()
-    for j, (targets, rows, edges) in enumerate(_cell_plan(cell)):
+    # The sums of the blocks still pending, (N, G, blocks, C, H, W): state j feeds exactly those
+    # (blocks j-1 onwards), so each state adds its edges' outputs to them all in one add.
+    pending = None
+    for j, (rows, edges) in enumerate(_cell_plan(cell)):
         x, state_branches = states[j]
         if x is not None:
             weights = by_primitive.index_select(1, _index(rows, x.device))  # (primitives, E)
             repeats = branches // state_branches
             group = StateEdges(x, edges, weights, state_branches, repeats)
             contributions = group.output()  # (N, G, E, C, H, W)
-            for e, i in enumerate(targets):
-                pending[i].append(contributions[:, :, e])
+            pending = contributions if pending is None else pending + contributions
         if j >= 1:  # block j-1 reads states 0..j, all present now
-            block = functools.reduce(operator.add, pending[j - 1])
+            block = pending[:, :, 0].contiguous()
+            pending = pending[:, :, 1:]
             blocks.append(block)
             states.append((block.flatten(1, 2), branches))
     return blocks
 
 
-def _cell_plan(cell: nn.Module) -> list[tuple[range, tuple[int, ...], list[nn.Module]]]:
-    """Per state 0..B, worked out once per cell: the blocks it feeds, the rows of those edges
-    in the α weights, the edges. (State B+1, the last block, feeds nothing in the cell.)"""
+def _cell_plan(cell: nn.Module) -> list[tuple[tuple[int, ...], list[nn.Module]]]:
+    """Per state 0..B, worked out once per cell: the rows in the α weights of the edges it
+    feeds (blocks j-1 onwards, in block order), the edges. (State B+1, the last block, feeds
+    nothing in the cell.)"""
     if cell not in _PLANS:
         plan = []
         for j in range(cell.blocks + 1):
-            targets = _targets(cell, j)
-            rows = tuple(cell.offsets[i] + j for i in targets)
-            plan.append((targets, rows, [cell.edges[r] for r in rows]))
+            rows = tuple(cell.offsets[i] + j for i in range(max(0, j - 1), cell.blocks))
+            plan.append((rows, [cell.edges[r] for r in rows]))
         _PLANS[cell] = plan
     return _PLANS[cell]
 
