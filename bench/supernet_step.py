@@ -50,7 +50,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--checkpoint-activations",
         action="store_true",
-        help="recompute each cell's activations in the backward pass (fast path)",
+        help="recompute the activations of the cells on the two finest levels in the backward "
+        "pass (fast path; see supernet.CHECKPOINTED_LEVELS)",
     )
     parser.add_argument(
         "--node-workers",
