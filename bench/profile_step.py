@@ -15,10 +15,14 @@ import sys
 from collections import Counter
 
 import torch
-from supernet_step import add_config_arguments, top_level_op  # this folder: run as a script
+from supernet_step import (  # this folder: run as a script
+    add_config_arguments,
+    supernet_config,
+    top_level_op,
+)
 from torch.profiler import ProfilerActivity, profile
 
-from nas_core import SearchConfig, Supernet, SupernetConfig
+from nas_core import SearchConfig, Supernet
 from nas_core.stepper import Stepper, segmentation_loss
 
 log = logging.getLogger("bench.profile")
@@ -55,7 +59,7 @@ def kernel_times(*profs) -> Counter:
 def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    config = SupernetConfig(args.classes, args.layers, args.filter_multiplier, args.blocks)
+    config = supernet_config(args)
     model = Supernet(config, fast=args.path == "fast", node_workers=1)
     stepper = Stepper(model, SearchConfig(batch_size=args.batch))
     images = torch.randn(args.batch, 3, args.size, args.size)

@@ -30,6 +30,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--checkpoint-activations", action="store_true", help="passed on to supernet_step.py"
     )
     parser.add_argument("--node-workers", type=int, default=0, help="passed on (0: automatic)")
+    parser.add_argument("--dil-conv", default="dense", help="passed on: dense or separable")
     parser.add_argument("--out", type=Path, help="also write the results here as JSON")
     return parser.parse_args(argv)
 
@@ -45,7 +46,7 @@ def measure(args: argparse.Namespace, path: str, size: int, batch: int) -> dict:
     command = [
         sys.executable, str(STEP), "--path", path, "--size", str(size), "--batch", str(batch),
         "--threads", str(args.threads), "--steps", str(args.steps), "--warmup", str(args.warmup),
-        "--node-workers", str(args.node_workers),
+        "--node-workers", str(args.node_workers), "--dil-conv", args.dil_conv,
     ]  # fmt: skip
     command += ["--checkpoint-activations"] if args.checkpoint_activations else []
     log.info("running %s", " ".join(command[1:]))

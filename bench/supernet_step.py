@@ -20,6 +20,7 @@ import torch
 from nas_core import SearchConfig, Supernet, SupernetConfig
 from nas_core.complexity import count_complexity
 from nas_core.parallel_nodes import resolve_node_workers
+from nas_core.space import DIL_CONV_STYLES
 from nas_core.stepper import Stepper, resolve_device
 
 log = logging.getLogger("bench")
@@ -34,6 +35,18 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", type=int, default=19)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--size", type=int, default=64, help="square input side in pixels")
+    parser.add_argument(
+        "--dil-conv",
+        default="dense",
+        choices=DIL_CONV_STYLES,
+        help="dense: AUTODEEPLAB.md's dil convs; separable: DARTS' and the public PyTorch code's",
+    )
+
+
+def supernet_config(args: argparse.Namespace) -> SupernetConfig:
+    return SupernetConfig(
+        args.classes, args.layers, args.filter_multiplier, args.blocks, dil_conv=args.dil_conv
+    )
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -121,7 +134,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    net_config = SupernetConfig(args.classes, args.layers, args.filter_multiplier, args.blocks)
+    net_config = supernet_config(args)
     search = SearchConfig(batch_size=args.batch, device=args.device, precision=args.precision)
     device = resolve_device(args.device)
     model = Supernet(net_config).to(device)

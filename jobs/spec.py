@@ -20,6 +20,8 @@ PRIMITIVES: tuple[str, ...] = (
     "dil_conv_5x5",
 )
 Primitive = Literal[PRIMITIVES]  # type: ignore[valid-type]
+DIL_CONV_STYLES: tuple[str, ...] = ("dense", "separable")  # likewise nas_core.space's
+DilConv = Literal[DIL_CONV_STYLES]  # type: ignore[valid-type]
 DatasetKind = Literal["synthetic", "folder", "cityscapes", "pascal_voc", "ade20k"]
 FIXED_CLASSES = {"cityscapes": 19, "pascal_voc": 21, "ade20k": 150}
 SYNTHETIC_CLASSES = 5
@@ -85,6 +87,12 @@ class SearchSpaceSpec(Section):
     blocks: Int = Field(default=5, ge=1, le=10)
     primitives: tuple[Primitive, ...] = Field(
         default=PRIMITIVES, min_length=1, max_length=len(PRIMITIVES)
+    )
+    dil_conv: DilConv = Field(
+        default="dense",
+        description="how the dil_conv ops convolve: 'dense' (ReLU, dense kxk conv at rate 2, BN:"
+        " the paper's) or 'separable' (ReLU, depthwise kxk at rate 2, pointwise 1x1, BN: DARTS'"
+        " and the public PyTorch code's, far fewer weights)",
     )
 
     @field_validator("primitives")

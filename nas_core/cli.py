@@ -146,8 +146,9 @@ def run_decode(args: argparse.Namespace) -> int:
     model = state.get("model", {})
     if "arch.alphas" not in model:
         raise ValueError(f"{args.checkpoint} is not a search checkpoint (no alphas)")
-    primitives = tuple(state["supernet_config"]["primitives"])
-    genotype = decode_genotype(model["arch.alphas"], model["arch.betas"], primitives)
+    config = state["supernet_config"]
+    primitives, dil_conv = tuple(config["primitives"]), config.get("dil_conv", "dense")
+    genotype = decode_genotype(model["arch.alphas"], model["arch.betas"], primitives, dil_conv)
     sys.stdout.write(json.dumps(genotype.to_dict(), indent=2) + "\n")
     return 0
 

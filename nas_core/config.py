@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from nas_core.space import PRIMITIVES
+from nas_core.space import DIL_CONV_STYLES, PRIMITIVES
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -15,6 +15,7 @@ class SupernetConfig:
     filter_multiplier: int = 8
     blocks: int = 5
     primitives: tuple[str, ...] = PRIMITIVES
+    dil_conv: str = "dense"  # one of DIL_CONV_STYLES
 
     def __post_init__(self) -> None:
         _require(self.num_classes >= 2, "num_classes must be at least 2")
@@ -25,6 +26,7 @@ class SupernetConfig:
         _require(not unknown, f"unknown primitives {unknown}; known: {list(PRIMITIVES)}")
         _require(any(p != "none" for p in self.primitives), "primitives need a non-zero op")
         _require(len(set(self.primitives)) == len(self.primitives), "primitives repeat")
+        _require(self.dil_conv in DIL_CONV_STYLES, f"dil_conv must be one of {DIL_CONV_STYLES}")
 
 
 @dataclass(frozen=True)

@@ -58,11 +58,16 @@ def _viterbi_step(
 
 
 def decode_genotype(
-    alphas: torch.Tensor, betas: torch.Tensor, primitives: tuple[str, ...] = PRIMITIVES
+    alphas: torch.Tensor,
+    betas: torch.Tensor,
+    primitives: tuple[str, ...] = PRIMITIVES,
+    dil_conv: str = "dense",
 ) -> Genotype:
+    """The architecture α and β choose; `dil_conv` is the supernet's, for the derived network."""
     blocks = _blocks_for_edges(alphas.shape[0])
     cell = decode_cell(alphas, blocks, primitives)
-    return Genotype(network_path=decode_path(betas), cell=cell, primitives=primitives).validate()
+    path = decode_path(betas)
+    return Genotype(path, cell, primitives=primitives, dil_conv=dil_conv).validate()
 
 
 def _blocks_for_edges(edges: int) -> int:

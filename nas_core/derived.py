@@ -47,7 +47,13 @@ class DiscreteCell(nn.Module):
     """
 
     def __init__(
-        self, cell: tuple[Block, ...], prev_prev_chs: int, prev_chs: int, width: int, stride: int
+        self,
+        cell: tuple[Block, ...],
+        prev_prev_chs: int,
+        prev_chs: int,
+        width: int,
+        stride: int,
+        dil_conv: str = "dense",
     ) -> None:
         super().__init__()
         self.width = width
@@ -59,7 +65,8 @@ class DiscreteCell(nn.Module):
         edges = [edge for block in cell for edge in block]
         self.sources = tuple(src for src, _ in edges)
         self.ops = nn.ModuleList(
-            build_op(op, width, stride if src < 2 else 1, affine=True) for src, op in edges
+            build_op(op, width, stride if src < 2 else 1, affine=True, dil_conv=dil_conv)
+            for src, op in edges
         )
 
     def forward(self, prev_prev: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
@@ -114,7 +121,9 @@ def _build_cells(genotype: Genotype, filter_multiplier: int) -> list[DiscreteCel
     for level in genotype.network_path:
         stride = 2 if level > previous_level else 1
         width = filter_multiplier * 2**level
-        cell = DiscreteCell(genotype.cell, channels[-2], channels[-1], width, stride)
+        cell = DiscreteCell(
+            genotype.cell, channels[-2], channels[-1], width, stride, genotype.dil_conv
+        )
         cells.append(cell)
         channels.append(cell.out_chs)
         previous_level = level

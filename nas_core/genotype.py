@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nas_core.space import NUM_LEVELS, PRIMITIVES
+from nas_core.space import DIL_CONV_STYLES, NUM_LEVELS, PRIMITIVES
 
 FORMAT = "autodeeplab.genotype/v1"
 
@@ -22,6 +22,7 @@ class Genotype:
     network_path: tuple[int, ...]
     cell: tuple[Block, ...]
     primitives: tuple[str, ...] = PRIMITIVES
+    dil_conv: str = "dense"  # how its dil_conv ops convolve (DIL_CONV_STYLES); JSON: if not dense
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -36,6 +37,8 @@ class Genotype:
         """Raise GenotypeError naming the first broken rule; return self when valid."""
         _validate_path(self.network_path)
         _validate_cell(self.cell, self.primitives)
+        if self.dil_conv not in DIL_CONV_STYLES:
+            raise GenotypeError(f"dil_conv is {self.dil_conv!r}; known: {list(DIL_CONV_STYLES)}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -45,6 +48,7 @@ class Genotype:
             "network_path": list(self.network_path),
             "cell": [[[src, op] for src, op in block] for block in self.cell],
             "blocks": self.blocks,
+            **({"dil_conv": self.dil_conv} if self.dil_conv != "dense" else {}),
             **self.metadata,
         }
 
@@ -61,6 +65,7 @@ class Genotype:
                 network_path=tuple(int(level) for level in data["network_path"]),
                 cell=cell,
                 primitives=tuple(data.get("primitives", PRIMITIVES)),
+                dil_conv=str(data.get("dil_conv", "dense")),
                 metadata={k: v for k, v in data.items() if k not in _KEYS},
             )
         except KeyError as exc:
@@ -72,7 +77,7 @@ class Genotype:
         return genotype.validate()
 
 
-_KEYS = {"format", "primitives", "network_path", "cell", "blocks"}
+_KEYS = {"format", "primitives", "network_path", "cell", "blocks", "dil_conv"}
 
 
 def _parse_block(block: Any) -> Block:

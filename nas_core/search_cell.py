@@ -10,10 +10,12 @@ from nas_core.space import edge_offsets
 class MixedOp(nn.Module):
     """sum_k softmax(α_edge)_k · O_k(x), with every primitive of the table on the edge."""
 
-    def __init__(self, channels: int, primitives: tuple[str, ...]) -> None:
+    def __init__(self, channels: int, primitives: tuple[str, ...], dil_conv: str = "dense") -> None:
         super().__init__()
         self.primitives = primitives
-        self.ops = nn.ModuleList(build_op(name, channels, 1, affine=False) for name in primitives)
+        self.ops = nn.ModuleList(
+            build_op(name, channels, 1, affine=False, dil_conv=dil_conv) for name in primitives
+        )
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         # `none` adds exactly zero, so it is not computed; its α still gets a gradient
@@ -29,12 +31,14 @@ class MixedOp(nn.Module):
 class SearchCell(nn.Module):
     """B blocks over the states [pre-previous, previous, block 0, ...]; output = concat."""
 
-    def __init__(self, channels: int, blocks: int, primitives: tuple[str, ...]) -> None:
+    def __init__(
+        self, channels: int, blocks: int, primitives: tuple[str, ...], dil_conv: str = "dense"
+    ) -> None:
         super().__init__()
         self.blocks = blocks
         self.offsets = edge_offsets(blocks)
         edges = self.offsets[-1] + blocks + 1
-        self.edges = nn.ModuleList(MixedOp(channels, primitives) for _ in range(edges))
+        self.edges = nn.ModuleList(MixedOp(channels, primitives, dil_conv) for _ in range(edges))
 
     def forward(
         self, s0: torch.Tensor | None, s1: torch.Tensor, alpha_weights: torch.Tensor

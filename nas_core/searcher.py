@@ -117,7 +117,10 @@ class Searcher:
         return self._result(stopped=False)
 
     def genotype(self) -> Genotype:
-        return decode_genotype(self.model.alphas, self.model.betas, self.net_config.primitives)
+        config = self.net_config
+        return decode_genotype(
+            self.model.alphas, self.model.betas, config.primitives, config.dil_conv
+        )
 
     def _result(self, stopped: bool) -> SearchResult:
         return SearchResult(

@@ -14,6 +14,9 @@ PRIMITIVES: tuple[str, ...] = (
     "dil_conv_3x3",
     "dil_conv_5x5",
 )
+# How the dil_conv primitives convolve: "dense" is AUTODEEPLAB.md's (the paper's and TF's atrous
+# conv); "separable" is DARTS' (depthwise then pointwise), as the public PyTorch code builds them.
+DIL_CONV_STYLES: tuple[str, ...] = ("dense", "separable")
 NUM_LEVELS = 4  # downsample rates 4, 8, 16, 32
 DIRECTIONS = (-1, 0, 1)  # the level change along an edge: finer, same, coarser (β's last axis)
 

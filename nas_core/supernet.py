@@ -48,7 +48,7 @@ class Node(nn.Module):
         super().__init__()
         self.level = level
         width = config.filter_multiplier * 2**level
-        self.cell = SearchCell(width, config.blocks, config.primitives)
+        self.cell = SearchCell(width, config.blocks, config.primitives, config.dil_conv)
         self.preprocess = nn.ModuleDict()
         for d, step in enumerate(DIRECTIONS):
             v_src = level - step

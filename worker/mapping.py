@@ -17,6 +17,7 @@ def supernet_config(spec: SearchSpec) -> SupernetConfig:
         filter_multiplier=space.filter_multiplier,
         blocks=space.blocks,
         primitives=tuple(space.primitives),
+        dil_conv=space.dil_conv,
     )
 
 

@@ -65,6 +65,7 @@ def _error(body: dict[str, Any]) -> tuple[str, str]:
         ({"search_space": {"primitives": ["none"]}}, "search_space.primitives", "other than"),
         ({"search_space": {"primitives": ["conv_9x9"]}}, "search_space.primitives.0", "Input"),
         ({"resources": {"device": "tpu"}}, "resources.device", "Input should be"),
+        ({"search_space": {"dil_conv": "grouped"}}, "search_space.dil_conv", "'separable'"),
     ],
 )
 def test_bad_specs_name_the_field(body: dict[str, Any], where: str, message: str) -> None:

@@ -16,12 +16,15 @@ SEARCH = SearchConfig(epochs=2, arch_start_epoch=1, batch_size=2, crop_size=16, 
 
 
 def tiny_searcher(
-    folder: Path, callbacks: SearchCallbacks | None = None, **overrides: object
+    folder: Path,
+    callbacks: SearchCallbacks | None = None,
+    net: SupernetConfig = NET,
+    **overrides: object,
 ) -> Searcher:
     search = SearchConfig(**{**SEARCH.__dict__, **overrides})
     train = open_source("synthetic", None, "train", num_classes=3, num_samples=8, image_size=20)
     val = open_source("synthetic", None, "val", num_classes=3, num_samples=2, image_size=20)
-    return Searcher(NET, search, train, val, folder, callbacks)
+    return Searcher(net, search, train, val, folder, callbacks)
 
 
 def final_state(searcher: Searcher) -> dict[str, torch.Tensor]:

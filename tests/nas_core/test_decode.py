@@ -73,3 +73,6 @@ def test_decoded_genotypes_from_random_parameters_validate() -> None:
         genotype = decode_genotype(torch.randn(20, 8), torch.randn(12, 4, 3))
         assert genotype.validate() is genotype
         assert genotype.layers == 12 and genotype.blocks == 5
+        assert genotype.dil_conv == "dense"
+    separable = decode_genotype(torch.randn(20, 8), torch.randn(12, 4, 3), dil_conv="separable")
+    assert separable.dil_conv == "separable"

@@ -1,5 +1,7 @@
 """The derived network: shapes, gradients, widths and the path walk, at tiny CPU sizes."""
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -71,6 +73,19 @@ def test_every_primitive_walks_every_direction(op: str, path: tuple[int, ...]) -
     for level, out in zip(path, outputs, strict=True):
         assert out.shape == (2, 3 * MULTIPLIER * 2**level, *sizes[level])
     assert model(images).shape == (2, CLASSES, 37, 30)
+
+
+def test_a_separable_genotype_builds_separable_dil_convs() -> None:
+    genotype = dataclasses.replace(
+        uniform_genotype("dil_conv_5x5", PATHS["coarser-same-finer"]), dil_conv="separable"
+    )
+    model = build_network(genotype, MULTIPLIER, CLASSES).train()
+    depthwise = [
+        m for m in model.cells.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1
+    ]
+    assert len(depthwise) == 6 * len(genotype.network_path)  # one per op: 3 blocks x 2
+    assert all(m.groups == m.in_channels and m.kernel_size == (5, 5) for m in depthwise)
+    assert model(torch.randn(2, 3, 37, 30)).shape == (2, CLASSES, 37, 30)
 
 
 def test_cell_widths_follow_the_level() -> None:

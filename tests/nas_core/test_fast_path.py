@@ -34,6 +34,13 @@ CONFIGS = {
     # level 0 at 25x26 px, level 1 at 13x13: channels-last dense convs, the depthwise weight
     # gradient computed as a forward conv, channels-last pools
     "large": (SupernetConfig(num_classes=3, layers=2, filter_multiplier=2, blocks=3), (98, 102)),
+    # DARTS' dil convs: a depthwise conv at rate 2 and a pointwise one, stacked in their family
+    "separable": (
+        SupernetConfig(
+            num_classes=3, layers=3, filter_multiplier=2, blocks=3, dil_conv="separable"
+        ),
+        (41, 35),
+    ),
 }
 TOLERANCE = {"rtol": 1e-9, "atol": 1e-11}
 
@@ -98,9 +105,10 @@ def test_validation_with_batch_statistics_matches_the_reference() -> None:
     _compare("blocks5", train=True, batch_stats=True)
 
 
-def test_an_architecture_step_builds_the_same_arch_gradients() -> None:
+@pytest.mark.parametrize("key", ["blocks3", "separable"])
+def test_an_architecture_step_builds_the_same_arch_gradients(key: str) -> None:
     """Weights frozen, as in the Stepper's architecture step: only α and β get gradients."""
-    _compare("blocks3", train=True, frozen="weights")
+    _compare(key, train=True, frozen="weights")
 
 
 @pytest.mark.parametrize("frozen", [None, "weights"])

@@ -35,6 +35,14 @@ def test_json_round_trip_keeps_extra_keys_as_metadata() -> None:
     assert genotype.to_dict() == data
 
 
+def test_separable_dil_convs_round_trip_and_dense_is_the_default() -> None:
+    data = {**PAPER_JSON, "dil_conv": "separable"}
+    genotype = Genotype.from_dict(json.loads(json.dumps(data)))
+    assert (genotype.dil_conv, genotype.metadata) == ("separable", {})
+    assert genotype.to_dict() == data
+    assert Genotype.from_dict(PAPER_JSON).dil_conv == "dense"
+
+
 def broken(**changes: object) -> dict:
     return {**PAPER_JSON, **changes}
 
@@ -54,6 +62,7 @@ def broken(**changes: object) -> dict:
         (broken(cell=[[[0, "skip_connect"]]], blocks=1), "exactly two"),
         (broken(blocks=4), "'blocks' is 4"),
         (broken(format="other/v9"), "unknown format"),
+        (broken(dil_conv="grouped"), "dil_conv is 'grouped'"),
         ({"cell": PAPER_JSON["cell"]}, "missing key 'network_path'"),
         ([1, 2], "JSON object"),
     ],

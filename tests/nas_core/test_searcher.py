@@ -1,11 +1,12 @@
 """The search loop: callbacks, the arch start epoch, checkpoints, stop and exact resume."""
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
-from _search_helpers import final_state, tiny_searcher
+from _search_helpers import NET, final_state, tiny_searcher
 
 from nas_core import SearchCallbacks
 from nas_core.checkpoint import list_checkpoints, load_latest
@@ -29,6 +30,13 @@ def test_a_run_reports_steps_epochs_and_checkpoints(tmp_path: Path) -> None:
     assert result.epochs_completed == 2 and not result.stopped
     assert result.genotype.validate() == epochs[-1].genotype
     assert len(result.history) == 2
+
+
+def test_the_genotype_names_the_supernets_dil_convs(tmp_path: Path) -> None:
+    net = dataclasses.replace(NET, dil_conv="separable")
+    result = tiny_searcher(tmp_path, net=net, epochs=1, arch_start_epoch=0).run()
+    assert result.genotype.dil_conv == "separable"
+    assert result.genotype.to_dict()["dil_conv"] == "separable"
 
 
 def test_architecture_steps_start_at_the_start_epoch(tmp_path: Path) -> None:

@@ -54,6 +54,29 @@ def test_each_primitive_keeps_shape_and_search_bn_is_not_affine(name: str) -> No
     assert tuple(OPS) == PRIMITIVES
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("kernel", [3, 5])
+def test_separable_dil_convs_are_depthwise_at_rate_2_then_pointwise(kernel: int, stride: int):
+    name, x = f"dil_conv_{kernel}x{kernel}", torch.randn(2, 8, 9, 7)
+    dense, separable = build_op(name, 8, stride), build_op(name, 8, stride, dil_conv="separable")
+    convs = [m for m in separable.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.groups, c.kernel_size, c.dilation) for c in convs] == [
+        (8, (kernel, kernel), (3 - stride, 3 - stride)),  # rate 2; strided: downsampled, rate 1
+        (1, (1, 1), (1, 1)),
+    ]
+    size = (9, 7) if stride == 1 else (5, 4)  # strided: halved, rounding up
+    assert separable(x).shape == dense(x).shape == (2, 8, *size)
+    count = sum(p.numel() for p in separable.parameters())
+    assert count == 8 * kernel**2 + 8 * 8 + 2 * 8 < sum(p.numel() for p in dense.parameters())
+
+
+def test_the_supernet_builds_the_configured_dil_convs() -> None:
+    config = SupernetConfig(num_classes=3, layers=1, filter_multiplier=2, dil_conv="separable")
+    edge = Supernet(config).nodes["0_0"].cell.edges[0]
+    dil = edge.ops[PRIMITIVES.index("dil_conv_3x3")]
+    assert [m.groups for m in dil.modules() if isinstance(m, torch.nn.Conv2d)] == [2, 1]
+
+
 def test_none_is_a_true_zero() -> None:
     assert torch.count_nonzero(build_op("none", 4)(torch.randn(2, 4, 5, 5))) == 0
 

@@ -7,12 +7,13 @@ from jobs import spec as wire
 from jobs.spec import SearchSpec
 from nas_core import SearchConfig, SupernetConfig
 from nas_core.data import DatasetError
-from nas_core.space import PRIMITIVES
+from nas_core.space import DIL_CONV_STYLES, PRIMITIVES
 from worker.mapping import open_sources, search_config, supernet_config
 
 
 def test_the_wire_names_the_same_primitives_in_the_same_order() -> None:
     assert wire.PRIMITIVES == PRIMITIVES
+    assert wire.DIL_CONV_STYLES == DIL_CONV_STYLES
 
 
 def test_spec_defaults_are_nas_core_defaults() -> None:
@@ -24,13 +25,18 @@ def test_spec_defaults_are_nas_core_defaults() -> None:
 def test_every_field_reaches_the_configs() -> None:
     spec = SearchSpec.model_validate(
         {
-            "search_space": {"layers": 4, "filter_multiplier": 3, "blocks": 2},
+            "search_space": {
+                "layers": 4,
+                "filter_multiplier": 3,
+                "blocks": 2,
+                "dil_conv": "separable",
+            },
             "training": {"epochs": 7, "arch_start_epoch": 3, "val_batches": 2, "seed": 9},
             "resources": {"device": "cpu", "precision": "bf16", "checkpoint_activations": True},
         }
     )
     net, search = supernet_config(spec), search_config(spec)
-    assert (net.layers, net.filter_multiplier, net.blocks) == (4, 3, 2)
+    assert (net.layers, net.filter_multiplier, net.blocks, net.dil_conv) == (4, 3, 2, "separable")
     assert (search.epochs, search.arch_start_epoch, search.val_batches) == (7, 3, 2)
     assert (search.seed, search.device, search.precision) == (9, "cpu", "bf16")
     assert search.checkpoint_activations is True
