@@ -1,5 +1,6 @@
 """The genotype's wire form (AUTODEEPLAB.md §5): the worker stores nas_core's Genotype.to_dict(),
-the API serves it. Extra keys (epoch, metadata) pass through."""
+the API serves it. Extra keys (epoch, metadata, "dil_conv": "separable" where the search space
+had separable dil convs) pass through."""
 
 from pydantic import BaseModel, ConfigDict
 

@@ -129,13 +129,13 @@ class _StackedConv(torch.autograd.Function):
         grad = grad.contiguous(memory_format=_memory_format(x))
         grad_x, weight = None, assemble(weights, kernel) if kept is None else kept
         if ctx.needs_input_grad[0]:
-            grad_x = _conv_backward(grad, x, weight, ctx.conv, (True, False))
+            grad_x = _input_grad(grad, x, weight, ctx.conv)
             if copies > 1:  # each copy's gradient goes back to the one input
                 grad_x = grad_x.view(grad_x.shape[0], copies, *saved.shape[1:]).sum(1)
         if not any(ctx.needs_input_grad[2:]):
             return grad_x, None, *(None for _ in weights)
         depthwise = groups == x.shape[1] and weights[0].shape[2] == 1
-        if depthwise and _trick_is_faster(kernel, x.shape[2:]):
+        if depthwise and _trick_is_faster(kernel, dilation, x.shape[2:]):
             grad_w = _depthwise_weight_grad(x, grad, padding, dilation)
         else:
             grad_w = _conv_backward(grad, x, weight, ctx.conv, (False, True))
@@ -152,11 +152,24 @@ def _run_grads(grad_w: torch.Tensor, weights, kernel, needed) -> list[torch.Tens
     ]
 
 
-def _trick_is_faster(kernel, size) -> bool:
-    """oneDNN's own depthwise weight gradient is only fast for 3x3 kernels that fit in the
-    input; 5x5 kernels, and kernels larger than the input, are three to five times slower
-    than the trick (measured from 2 to 16 px, batch 2 and 6, 160 and 320 channels)."""
-    return max(kernel) > 3 or max(kernel) > min(size)
+def _trick_is_faster(kernel, dilation, size) -> bool:
+    """oneDNN's own depthwise weight gradient is only fast for undilated 3x3 kernels that fit
+    in the input; 5x5 kernels, and kernels larger than the input, are three to five times
+    slower than the trick (measured from 2 to 16 px, batch 2 and 6, 160 and 320 channels), and
+    dilated ones (the separable dil convs) 5 to 15 times (4 to 32 px)."""
+    return max(kernel) > 3 or max(kernel) > min(size) or max(dilation) > 1
+
+
+def _input_grad(grad, x, weight, conv: tuple) -> torch.Tensor:
+    """The input gradient of the stacked conv. For a dilated depthwise one oneDNN's backward
+    kernel is 10 to 20 times slower than its forward one (4 to 32 px, 64 to 1280 channels),
+    and the gradient of a stride-1 "same" conv with an odd kernel is the forward conv of the
+    output gradient with the kernel flipped: same taps, another order."""
+    _, padding, dilation, groups, _ = conv
+    depthwise = groups == x.shape[1] == weight.shape[0] and weight.shape[1] == 1
+    if depthwise and max(dilation) > 1:
+        return F.conv2d(grad, weight.flip((-2, -1)), None, 1, padding, dilation, groups)
+    return _conv_backward(grad, x, weight, conv, (True, False))
 
 
 def _memory_format(x: torch.Tensor) -> torch.memory_format:
