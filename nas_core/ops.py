@@ -85,9 +85,10 @@ def atrous_conv(kernel: int, separable: bool = False) -> OpFactory:
         rate = 2 if stride == 1 else 1
         groups = channels if separable else 1
         layers: list[nn.Module] = [Downsample()] if stride > 1 else []
+        padding = rate * (kernel // 2)
         layers += [
             nn.ReLU(inplace=False),
-            nn.Conv2d(channels, channels, kernel, 1, rate * (kernel // 2), rate, groups, False),
+            nn.Conv2d(channels, channels, kernel, 1, padding, rate, groups=groups, bias=False),
         ]
         layers += [nn.Conv2d(channels, channels, 1, bias=False)] if separable else []
         layers += [nn.BatchNorm2d(channels, affine=affine)]
