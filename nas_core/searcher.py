@@ -234,7 +234,9 @@ class Searcher:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("format") != FORMAT:
             raise ValueError(f"not a search checkpoint (format {state.get('format')!r})")
-        if state["supernet_config"] != asdict(self.net_config):
+        # a field added since the checkpoint was written (dil_conv) had its default then
+        saved = {**asdict(SupernetConfig()), **state["supernet_config"]}
+        if saved != asdict(self.net_config):
             raise ValueError("the checkpoint was made for a different search space")
         progress = state["progress"]
         self.epoch, self.step = progress["epoch"], progress["step"]

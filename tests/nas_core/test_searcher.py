@@ -5,11 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from _search_helpers import NET, final_state, tiny_searcher
 
 from nas_core import SearchCallbacks
-from nas_core.checkpoint import list_checkpoints, load_latest
+from nas_core.checkpoint import list_checkpoints, load_latest, load_state, save_atomic
 
 HELPER = Path(__file__).with_name("_search_helpers.py")
 
@@ -37,6 +38,17 @@ def test_the_genotype_names_the_supernets_dil_convs(tmp_path: Path) -> None:
     result = tiny_searcher(tmp_path, net=net, epochs=1, arch_start_epoch=0).run()
     assert result.genotype.dil_conv == "separable"
     assert result.genotype.to_dict()["dil_conv"] == "separable"
+
+
+def test_a_checkpoint_from_before_dil_conv_resumes_and_another_space_is_refused(tmp_path):
+    tiny_searcher(tmp_path / "run", epochs=1, arch_start_epoch=0).run()
+    path, state = load_latest(tmp_path / "run")
+    del state["supernet_config"]["dil_conv"]  # written before the field existed
+    save_atomic(state, path)
+    assert tiny_searcher(tmp_path / "run", epochs=1, arch_start_epoch=0).resume(path)
+    separable = dataclasses.replace(NET, dil_conv="separable")
+    with pytest.raises(ValueError, match="different search space"):
+        tiny_searcher(tmp_path / "run", net=separable).load_state_dict(load_state(path))
 
 
 def test_architecture_steps_start_at_the_start_epoch(tmp_path: Path) -> None:
