@@ -96,7 +96,9 @@ def _cell(genotype: Genotype, top: int) -> tuple[str, int, int]:
             return MARGIN, top + 60 + state * 120
         return MARGIN + (state - 1) * column, top + 60 + (state % 2) * 120
 
-    parts = [_text(10, top + 20, "Cell level: the operations of each block", font_weight="bold")]
+    title = "Cell level: the operations of each block"
+    title += " (dil convs depthwise-separable)" if genotype.dil_conv == "separable" else ""
+    parts = [_text(10, top + 20, title, font_weight="bold")]
     for block, edges in enumerate(genotype.cell):
         for k, (src, op) in enumerate(edges):
             parts.append(_cell_edge(at(src), at(2 + block), op, bend=28 if k else -28))

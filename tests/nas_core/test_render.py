@@ -1,5 +1,6 @@
 """The SVG drawing of a genotype: valid XML, the path marked, every chosen op labelled."""
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -24,6 +25,18 @@ def test_render_command_writes_a_valid_svg_of_the_paper_genotype(tmp_path: Path)
         for _, op in block:
             assert op in labels
     assert labels.count("dil_conv_5x5") == 2 and "block 4" in labels
+
+
+def test_separable_dil_convs_are_named_in_the_cell_title() -> None:
+    def titles(genotype) -> list[str]:
+        texts = ET.fromstring(render_svg(genotype)).iter(f"{SVG}text")
+        return [t.text for t in texts if t.text.startswith("Cell level")]
+
+    separable = dataclasses.replace(PAPER_GENOTYPE, dil_conv="separable")
+    assert titles(PAPER_GENOTYPE) == ["Cell level: the operations of each block"]
+    assert titles(separable) == [
+        "Cell level: the operations of each block (dil convs depthwise-separable)"
+    ]
 
 
 def test_beta_weights_set_the_edge_widths() -> None:

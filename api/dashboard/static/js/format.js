@@ -22,7 +22,8 @@ export function fraction(progress, state) {
 
 export function specSummary(spec) {
   const { dataset: d, search_space: s, training: t } = spec;
-  return `${d.kind} · ${s.layers} layers · F=${s.filter_multiplier} · ${t.epochs} epochs · crop ${t.crop_size}`;
+  const dil = s.dil_conv === "separable" ? " · separable dil convs" : "";
+  return `${d.kind} · ${s.layers} layers · F=${s.filter_multiplier}${dil} · ${t.epochs} epochs · crop ${t.crop_size}`;
 }
 
 export function element(tag, attrs = {}, ...children) {
