@@ -128,13 +128,13 @@ class _StackedConv(torch.autograd.Function):
         x = _layout(replicate(saved, copies), groups) if copies > 1 else saved
         grad = grad.contiguous(memory_format=_memory_format(x))
         grad_x, weight = None, assemble(weights, kernel) if kept is None else kept
+        depthwise = groups == x.shape[1] and weights[0].shape[2] == 1
         if ctx.needs_input_grad[0]:
-            grad_x = _input_grad(grad, x, weight, ctx.conv)
+            grad_x = _input_grad(grad, x, weight, ctx.conv, depthwise)
             if copies > 1:  # each copy's gradient goes back to the one input
                 grad_x = grad_x.view(grad_x.shape[0], copies, *saved.shape[1:]).sum(1)
         if not any(ctx.needs_input_grad[2:]):
             return grad_x, None, *(None for _ in weights)
-        depthwise = groups == x.shape[1] and weights[0].shape[2] == 1
         if depthwise and _trick_is_faster(kernel, dilation, x.shape[2:]):
             grad_w = _depthwise_weight_grad(x, grad, padding, dilation)
         else:
@@ -160,13 +160,12 @@ def _trick_is_faster(kernel, dilation, size) -> bool:
     return max(kernel) > 3 or max(kernel) > min(size) or max(dilation) > 1
 
 
-def _input_grad(grad, x, weight, conv: tuple) -> torch.Tensor:
+def _input_grad(grad, x, weight, conv: tuple, depthwise: bool) -> torch.Tensor:
     """The input gradient of the stacked conv. For a dilated depthwise one oneDNN's backward
     kernel is 10 to 20 times slower than its forward one (4 to 32 px, 64 to 1280 channels),
     and the gradient of a stride-1 "same" conv with an odd kernel is the forward conv of the
     output gradient with the kernel flipped: same taps, another order."""
     _, padding, dilation, groups, _ = conv
-    depthwise = groups == x.shape[1] == weight.shape[0] and weight.shape[1] == 1
     if depthwise and max(dilation) > 1:
         return F.conv2d(grad, weight.flip((-2, -1)), None, 1, padding, dilation, groups)
     return _conv_backward(grad, x, weight, conv, (True, False))
