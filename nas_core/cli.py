@@ -19,7 +19,7 @@ from nas_core.derived import build_network
 from nas_core.genotype import Genotype, GenotypeError
 from nas_core.render import render_svg
 from nas_core.run_config import load_run_config
-from nas_core.searcher import Searcher
+from nas_core.searcher import Searcher, saved_supernet_config
 
 log = logging.getLogger("nas_core")
 
@@ -146,8 +146,8 @@ def run_decode(args: argparse.Namespace) -> int:
     model = state.get("model", {})
     if "arch.alphas" not in model:
         raise ValueError(f"{args.checkpoint} is not a search checkpoint (no alphas)")
-    config = state["supernet_config"]
-    primitives, dil_conv = tuple(config["primitives"]), config.get("dil_conv", "dense")
+    config = saved_supernet_config(state)
+    primitives, dil_conv = tuple(config["primitives"]), config["dil_conv"]
     genotype = decode_genotype(model["arch.alphas"], model["arch.betas"], primitives, dil_conv)
     sys.stdout.write(json.dumps(genotype.to_dict(), indent=2) + "\n")
     return 0

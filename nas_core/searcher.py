@@ -54,6 +54,12 @@ def batch_statistics(model: torch.nn.Module) -> Iterator[None]:
             norm.track_running_stats = True
 
 
+def saved_supernet_config(state: dict[str, Any]) -> dict[str, Any]:
+    """A search checkpoint's supernet config as a dict; a field added since the checkpoint was
+    written (dil_conv) had its default then."""
+    return {**asdict(SupernetConfig()), **state["supernet_config"]}
+
+
 class Searcher:
     """Runs a search from configs and data sources; reads no globals and no environment."""
 
@@ -234,9 +240,7 @@ class Searcher:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("format") != FORMAT:
             raise ValueError(f"not a search checkpoint (format {state.get('format')!r})")
-        # a field added since the checkpoint was written (dil_conv) had its default then
-        saved = {**asdict(SupernetConfig()), **state["supernet_config"]}
-        if saved != asdict(self.net_config):
+        if saved_supernet_config(state) != asdict(self.net_config):
             raise ValueError("the checkpoint was made for a different search space")
         progress = state["progress"]
         self.epoch, self.step = progress["epoch"], progress["step"]
