@@ -112,6 +112,17 @@ def calibrate(device: torch.device, repeats: int = 5) -> dict[str, float]:
     }
 
 
+def memory_bandwidth(device: torch.device, repeats: int = 5) -> float:
+    """GB/s read plus written by a copy far larger than the caches: most of a CPU step is small
+    kernels bound by memory, not arithmetic, so the GFLOP/s figures alone may not tell two
+    machines apart (measured a day apart on VMs of one class, alike in GFLOP/s, the public
+    code's step took 1.3 times as long, ours 1.6 times)."""
+    source = torch.randn(2**26, device=device)  # 256 MiB
+    target = torch.empty_like(source)
+    seconds = min(time_steps(lambda s, t: t.copy_(s), source, target, 1, repeats, device))
+    return 2 * source.numel() * source.element_size() / seconds / 1e9
+
+
 def count_ops(step, images: torch.Tensor, labels: torch.Tensor) -> int:
     """ATen ops dispatched by one step, counting each call once (not the ops it calls in turn):
     a figure that, unlike time, does not depend on what else the machine is doing."""
@@ -149,6 +160,8 @@ def run(args: argparse.Namespace) -> dict:
     weight = time_steps(stepper.weight_step, images, labels, args.warmup, args.steps, device)
     arch = time_steps(stepper.arch_step, images, labels, args.warmup, args.steps, device)
     flops = 3 * 2 * complexity.macs  # forward + backward is about three forwards
+    peak_rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # before calibrating
+    peak_gpu_gib = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else 0
     calibration = calibrate(device)
     result = {
         "config": vars(args),
@@ -159,14 +172,15 @@ def run(args: argparse.Namespace) -> dict:
         "weight_step_s": summary(weight),
         "arch_step_s": summary(arch),
         "achieved_gflops": flops / 1e9 / statistics.median(weight),
-        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "peak_rss_gib": peak_rss_gib,
         "calibration_gflops": calibration,
+        "calibration_copy_gbps": memory_bandwidth(device),
     }
     if args.count_ops:  # on one thread: the profiler sees only the thread that starts it
         model.node_workers = 1
         result["aten_ops_per_weight_step"] = count_ops(stepper.weight_step, images, labels)
     if device.type == "cuda":
-        result["peak_gpu_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+        result["peak_gpu_gib"] = peak_gpu_gib
     return result
 
 
@@ -180,6 +194,7 @@ def table(result: dict) -> str:
         ("peak RSS", f"{result['peak_rss_gib']:.2f} GiB"),
         ("threads", f"{result['torch_threads']} torch, {result['node_workers']} node workers"),
         ("calibration", _fmt_calibration(result["calibration_gflops"])),
+        ("memory", f"copy {result['calibration_copy_gbps']:.1f} GB/s (read + write)"),
     ]
     if "aten_ops_per_weight_step" in result:
         rows.append(("ATen ops", f"{result['aten_ops_per_weight_step']:,} per weight step"))
