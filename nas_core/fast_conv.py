@@ -38,6 +38,10 @@ def stacked_conv(
     if x.device.type != "cpu" or torch.is_autocast_enabled("cpu"):
         weight = assemble(weights, kernel)
         return F.conv2d(replicate(x, copies), weight, None, 1, padding, dilation, groups)
+    if tuple(kernel) == (1, 1) and groups == x.shape[1] * copies:
+        # a depthwise 1x1 conv (a dil conv cropped on a 2x2 level) scales each channel: one
+        # multiply, where oneDNN takes 0.1-0.2 ms a call for it, and three calls with backward
+        return replicate(x, copies) * assemble(weights, kernel).view(1, -1, 1, 1)
     conv = (tuple(kernel), padding, tuple(dilation), groups, copies)
     return _StackedConv.apply(x, conv, *weights)
 
