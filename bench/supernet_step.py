@@ -115,8 +115,8 @@ def calibrate(device: torch.device, repeats: int = 5) -> dict[str, float]:
 def memory_bandwidth(device: torch.device, repeats: int = 5) -> float:
     """GB/s read plus written by a copy far larger than the caches: most of a CPU step is small
     kernels bound by memory, not arithmetic, so the GFLOP/s figures alone may not tell two
-    machines apart (measured a day apart on VMs of one class, alike in GFLOP/s, the public
-    code's step took 1.3 times as long, ours 1.6 times)."""
+    machines apart (the README's days 4 and 5, on VMs of one class with alike GFLOP/s: the
+    public code's step took 1.1-1.5 times as long on day 5, ours 1.5-1.8 times)."""
     source = torch.randn(2**26, device=device)  # 256 MiB
     target = torch.empty_like(source)
     seconds = min(time_steps(lambda s, t: t.copy_(s), source, target, 1, repeats, device))
