@@ -110,6 +110,11 @@ def skip_connect(channels: int, stride: int, affine: bool) -> nn.Module:
     return nn.Identity() if stride == 1 else FactorizedReduce(channels, affine)
 
 
+def dil_convs(style: str) -> dict[str, OpFactory]:
+    """The dil_conv primitives in one of DIL_CONV_STYLES."""
+    return {name: atrous_conv(k, style == "separable") for name, k in DIL_CONV_KERNELS.items()}
+
+
 OPS: dict[str, OpFactory] = {
     "none": lambda channels, stride, affine: Zero(stride),
     "max_pool_3x3": pool(nn.MaxPool2d),
@@ -117,16 +122,11 @@ OPS: dict[str, OpFactory] = {
     "skip_connect": skip_connect,
     "sep_conv_3x3": sep_conv(3),
     "sep_conv_5x5": sep_conv(5),
-    "dil_conv_3x3": atrous_conv(3),
-    "dil_conv_5x5": atrous_conv(5),
+    **dil_convs("dense"),
 }
 assert tuple(OPS) == PRIMITIVES, "the op table must list the primitives in their order"
 OPS_BY_DIL_CONV: dict[str, dict[str, OpFactory]] = {
-    style: {
-        **OPS,
-        **{name: atrous_conv(k, style == "separable") for name, k in DIL_CONV_KERNELS.items()},
-    }
-    for style in DIL_CONV_STYLES
+    style: {**OPS, **dil_convs(style)} for style in DIL_CONV_STYLES
 }
 
 
