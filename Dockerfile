@@ -40,6 +40,13 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
 CMD ["python", "-m", "api"]
 
 FROM base AS worker
+# tcmalloc: CPU supernet steps run about 15% faster than on glibc's malloc (jobs/allocator.py).
+# Unpinned: the base image's Debian release decides the version, and any 2.x will do.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libtcmalloc-minimal4 \
+    && rm -rf /var/lib/apt/lists/*
+ENV LD_PRELOAD=libtcmalloc_minimal.so.4
 COPY --from=worker-deps /install /usr/local
 COPY jobs ./jobs
 COPY nas_core ./nas_core

@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch==2.13.0 resolves to the local CPU wheel through PIP_FIND_LINKS (see ENV.md)
 	$(PY) -m pip install --quiet $${PIP_FIND_LINKS:+--find-links "$$PIP_FIND_LINKS"} -e '.[dev]'
+	bash scripts/ensure_allocator.sh
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -31,6 +31,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--node-workers", type=int, default=0, help="passed on (0: automatic)")
     parser.add_argument("--dil-conv", default="dense", help="passed on: dense or separable")
+    parser.add_argument("--allocator", default="auto", help="passed on: auto, system or a path")
     parser.add_argument("--out", type=Path, help="also write the results here as JSON")
     return parser.parse_args(argv)
 
@@ -47,6 +48,7 @@ def measure(args: argparse.Namespace, path: str, size: int, batch: int) -> dict:
         sys.executable, str(STEP), "--path", path, "--size", str(size), "--batch", str(batch),
         "--threads", str(args.threads), "--steps", str(args.steps), "--warmup", str(args.warmup),
         "--node-workers", str(args.node_workers), "--dil-conv", args.dil_conv,
+        "--allocator", args.allocator,
     ]  # fmt: skip
     command += ["--checkpoint-activations"] if args.checkpoint_activations else []
     log.info("running %s", " ".join(command[1:]))

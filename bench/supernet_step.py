@@ -4,12 +4,14 @@
 
 Figures, not tests: run it alone on a quiet machine (a second busy process on two cores
 slows such runs many times over). Peak RSS is the whole process, so use a fresh process
-per configuration.
+per configuration. The process runs with the malloc a search worker preloads (--allocator):
+it starts itself again with it where it is not loaded yet.
 """
 
 import argparse
 import json
 import logging
+import os
 import resource
 import statistics
 import sys
@@ -17,6 +19,7 @@ import time
 
 import torch
 
+from jobs.allocator import allocator_env, loaded_allocator
 from nas_core import SearchConfig, Supernet, SupernetConfig
 from nas_core.complexity import count_complexity
 from nas_core.parallel_nodes import resolve_node_workers
@@ -76,7 +79,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--count-ops", action="store_true", help="also count the ATen ops of one weight step"
     )
+    parser.add_argument(
+        "--allocator",
+        default="auto",
+        help="the malloc to run with, as search workers do: auto (tcmalloc, else jemalloc, "
+        "where installed), system, or a library's path (see jobs/allocator.py)",
+    )
     return parser.parse_args(argv)
+
+
+def preload_allocator(choice: str) -> None:
+    """Start this process again with the allocator `choice` preloaded, unless it already is."""
+    env = allocator_env(os.environ, choice)
+    if env.get("LD_PRELOAD") != os.environ.get("LD_PRELOAD"):
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
 def time_steps(step, images, labels, warmup: int, steps: int, device: torch.device) -> list[float]:
@@ -167,6 +183,7 @@ def run(args: argparse.Namespace) -> dict:
         "config": vars(args),
         "torch_threads": torch.get_num_threads(),
         "node_workers": model.node_workers,
+        "allocator": loaded_allocator(),
         "params": complexity.params,
         "gflop_fwd_bwd": flops / 1e9,
         "weight_step_s": summary(weight),
@@ -193,6 +210,7 @@ def table(result: dict) -> str:
         ("achieved", f"{result['achieved_gflops']:.2f} GFLOP/s"),
         ("peak RSS", f"{result['peak_rss_gib']:.2f} GiB"),
         ("threads", f"{result['torch_threads']} torch, {result['node_workers']} node workers"),
+        ("allocator", result["allocator"]),
         ("calibration", _fmt_calibration(result["calibration_gflops"])),
         ("memory", f"copy {result['calibration_copy_gbps']:.1f} GB/s (read + write)"),
     ]
@@ -214,6 +232,8 @@ def _fmt(times: dict[str, float]) -> str:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    outcome = run(parse_args(sys.argv[1:]))
+    arguments = parse_args(sys.argv[1:])
+    preload_allocator(arguments.allocator)
+    outcome = run(arguments)
     log.info("%s", json.dumps(outcome))
     log.info("%s", table(outcome))

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     cancel_check_seconds: float = Field(default=1.0, gt=0)
     event_poll_seconds: float = Field(default=0.5, gt=0)
     torch_threads: int = Field(default=0, ge=0)  # 0: all cores but one (see worker_threads)
+    # The malloc that worker processes started here preload: auto (tcmalloc, else jemalloc,
+    # where installed), system, or a library's path (see jobs/allocator.py)
+    allocator: str = "auto"
     # A pause after every supernet step, on purpose: a tiny search lasts long enough to be
     # watched, paused or killed (tests, demos). 0 in production.
     step_delay_seconds: float = Field(default=0.0, ge=0, le=60)
@@ -72,6 +75,16 @@ class Settings(BaseSettings):
         if urlsplit(url).scheme not in ("redis", "rediss", "filesystem"):
             raise ValueError("ADL_BROKER_URL must be a redis://, rediss:// or filesystem:// URL")
         return url
+
+    @field_validator("allocator")
+    @classmethod
+    def _allocator_choice(cls, choice: str) -> str:
+        if choice not in ("auto", "system") and not Path(choice).is_file():
+            raise ValueError(
+                "ADL_ALLOCATOR must be auto, system or the path of a malloc library, such as "
+                "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+            )
+        return choice
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ import uvicorn
 
 from api.__main__ import start_up
 from jobs import lifecycle
+from jobs.allocator import allocator_env
 from jobs.db import session_factory, unit_of_work
 from jobs.migrate import upgrade
 from jobs.queue import QueueClient
@@ -41,7 +42,8 @@ def main() -> int:
         return 2
     prepare(settings)
     # Its own session: Ctrl-C reaches only this process, which then stops the worker in order.
-    worker = subprocess.Popen(WORKER_COMMAND, start_new_session=True)
+    env = allocator_env(os.environ, settings.allocator)  # a faster malloc for the steps
+    worker = subprocess.Popen(WORKER_COMMAND, start_new_session=True, env=env)
     server = uvicorn.Server(uvicorn.Config("api.main:app", host=settings.host, port=settings.port))
     threading.Thread(target=_stop_server_if_worker_dies, args=(worker, server), daemon=True).start()
     try:

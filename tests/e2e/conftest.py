@@ -17,6 +17,7 @@ import redis
 from service_fixtures import postgres_database, service_environment, wait_until
 
 from jobs import admin
+from jobs.allocator import allocator_env
 from jobs.db import session_factory
 from jobs.migrate import upgrade
 
@@ -47,8 +48,8 @@ def live_service(
         upgrade(database_url)
         key = tenant_key(database_url, "e2e")
         env = service_environment(database_url, redis_url, folder)
-        processes = {
-            "worker": start(WORKER, env, folder / "worker.log"),
+        processes = {  # the worker with the malloc that `make run` and the image preload
+            "worker": start(WORKER, allocator_env(env), folder / "worker.log"),
             "api": start([sys.executable, "-m", "api"], env, folder / "api.log"),
         }
         try:

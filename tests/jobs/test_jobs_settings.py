@@ -33,6 +33,7 @@ def test_postgres_urls_use_psycopg3(url: str) -> None:
         ("database_url", "mysql://db/adl", "postgresql:// or sqlite://"),
         ("broker_url", "amqp://rabbit", "redis://"),
         ("port", 0, "greater than or equal to 1"),
+        ("allocator", "tcmalloc", "auto, system or the path of a malloc library"),
     ],
 )
 def test_bad_values_are_refused(field: str, value: object, message: str) -> None:

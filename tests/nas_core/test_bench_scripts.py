@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from jobs.allocator import allocator_name, find_allocator
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "supernet_step.py"
 TINY = ["--layers", "2", "--filter-multiplier", "2", "--blocks", "2", "--classes", "3"]
 
@@ -44,5 +46,7 @@ def test_the_step_benchmark_reports_its_figures() -> None:
     calibration = result["calibration_gflops"]
     assert calibration["conv3x3_fwd_bwd_gflops"] > 0 and calibration["matmul_gflops"] > 0
     assert result["calibration_copy_gbps"] > 0
-    for row in ("weight step", "arch step", "peak RSS", "calibration", "memory"):
+    # it started itself again with the malloc a search worker preloads
+    assert result["allocator"] == allocator_name(find_allocator("auto"))
+    for row in ("weight step", "arch step", "peak RSS", "allocator", "calibration", "memory"):
         assert row in table
