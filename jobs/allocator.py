@@ -1,11 +1,12 @@
 """The memory allocator a search process runs with: tcmalloc where it is installed, else
 jemalloc, else the C library's own (ADL_ALLOCATOR: auto, system, or a library's path).
 
-A supernet step on the CPU makes and frees tens of thousands of tensors from two node-worker
-threads. glibc's malloc hands large freed blocks back to the kernel and faults them in again;
-tcmalloc keeps them. Measured at 128 px, 2 threads, three alternating rounds
-(bench/supernet_step.py): weight step 1.44-1.62 s with glibc, 1.21-1.38 s with tcmalloc;
-peak RSS 1.83-1.90 GiB against 1.69 GiB.
+A supernet step on the CPU makes and frees tens of thousands of tensors. On tcmalloc it takes
+about a fifth less user CPU time than on glibc's malloc, on one thread as on two (128 px, one
+thread: 1.82-1.88 s against 2.23-2.25 s; system time and page faults are small either way, and
+raising glibc's trim and mmap thresholds did not help). Measured with bench/supernet_step.py
+at 128 px, 2 threads, three alternating rounds: weight step 1.21-1.38 s against 1.44-1.62 s,
+peak RSS 1.69 GiB against 1.83-1.90 GiB.
 
 An allocator is chosen when a process starts (LD_PRELOAD), never loaded into a running one, so
 the launchers of search processes ask `allocator_env` for the environment to start them with.
@@ -28,7 +29,10 @@ def find_allocator(choice: str = "auto") -> str | None:
         return None
     if choice != "auto":
         if not Path(choice).is_file():
-            raise ValueError(f"ADL_ALLOCATOR={choice!r} is not a file: give auto, system or a path")
+            raise ValueError(
+                f"allocator {choice!r} is not a file: give auto, system or the path of a malloc "
+                "library, such as /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+            )
         return choice
     known = _linker_cache()
     return next((known[name] for name in PREFERRED if name in known), None)

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from jobs.allocator import find_allocator
+
 LOOPBACK_NAMES = {"localhost"}
 
 
@@ -79,11 +81,8 @@ class Settings(BaseSettings):
     @field_validator("allocator")
     @classmethod
     def _allocator_choice(cls, choice: str) -> str:
-        if choice not in ("auto", "system") and not Path(choice).is_file():
-            raise ValueError(
-                "ADL_ALLOCATOR must be auto, system or the path of a malloc library, such as "
-                "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
-            )
+        if choice != "auto":  # auto asks the dynamic linker: left to the worker's launch
+            find_allocator(choice)  # a ValueError that names the choices
         return choice
 
     @field_validator("cors_origins", mode="before")

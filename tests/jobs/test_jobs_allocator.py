@@ -28,7 +28,7 @@ def test_system_preloads_nothing_and_a_path_must_exist(tmp_path) -> None:
     library = tmp_path / "libmymalloc.so"
     library.write_bytes(b"")
     assert find_allocator(str(library)) == str(library)
-    with pytest.raises(ValueError, match="auto, system or a path"):
+    with pytest.raises(ValueError, match="auto, system or the path"):
         find_allocator(str(tmp_path / "missing.so"))
 
 
