@@ -15,10 +15,8 @@ import operator
 import weakref
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 # Set while activation checkpointing recomputes a node for the backward pass (see recomputing)
@@ -57,16 +55,16 @@ def branch_batch_norm(
     """
     first = _checked(norms)
     if not first.track_running_stats:  # batch statistics only (validation): nothing to advance
-        return F.batch_norm(x, None, None, weight, None, True, 0.0, first.eps)
+        return _batch_norm(x, None, None, weight, True, first.eps)
     if not first.training:
         mean = _stacked(norms, "running_mean", branches)
         var = _stacked(norms, "running_var", branches)
-        return F.batch_norm(x, mean, var, weight, None, False, 0.0, first.eps)
-    fresh = _fresh_statistics(first.running_mean, x.shape[1])
-    out = F.batch_norm(x, fresh[0], fresh[1], weight, None, True, 1.0, first.eps)
+        return _batch_norm(x, mean, var, weight, False, first.eps)
+    # per branch, the edges' statistics side by side: (2, G, E*C)
+    update = _update(norms, branches, repeats, 1, x.shape[1])
+    out = _batch_norm(x, update.mean, update.variance, weight, True, first.eps)
     if not _RECOMPUTING.get():
-        # per branch, the edges' statistics side by side: (2, G, E*C), a view
-        _advance_running_stats(norms, fresh.view(2, branches, -1), branches, repeats, edges=1)
+        update.advance()
     return out
 
 
@@ -79,13 +77,12 @@ def shared_batch_norm(
     """
     first = _checked(norms)
     if not first.track_running_stats:
-        return F.batch_norm(x, None, None, None, None, True, 0.0, first.eps)
-    fresh = _fresh_statistics(first.running_mean, x.shape[1])
-    out = F.batch_norm(x, fresh[0], fresh[1], None, None, True, 1.0, first.eps)
+        return _batch_norm(x, None, None, None, True, first.eps)
+    # one set of statistics per branch, (2, G, C), for every edge
+    update = _update(norms, branches, repeats, len(norms), x.shape[1])
+    out = _batch_norm(x, update.mean, update.variance, None, True, first.eps)
     if not _RECOMPUTING.get():
-        # one set of statistics per branch, (2, G, C), for every edge
-        by_branch = fresh.view(2, branches, -1)
-        _advance_running_stats(norms, by_branch, branches, repeats, edges=len(norms))
+        update.advance()
     return out
 
 
@@ -101,63 +98,57 @@ def _stacked(norms: Sequence[nn.BatchNorm2d], name: str, branches: int) -> torch
     return _rows(norms)[name].expand(branches, -1, -1).reshape(-1)
 
 
-def _fresh_statistics(like: torch.Tensor, channels: int) -> torch.Tensor:
-    """(2, channels): zeros, then ones. Given as running statistics with momentum 1,
-    F.batch_norm writes this batch's mean and unbiased variance into its two rows."""
-    return _zeros_and_ones(channels, like.dtype, like.device).clone()
+def _batch_norm(x, mean, variance, weight, training: bool, eps: float) -> torch.Tensor:
+    """F.batch_norm without its Python checks (~1,500 calls a step), momentum 1: in training
+    with buffers given, the kernel writes this batch's mean and unbiased variance into them."""
+    return torch.batch_norm(x, weight, None, mean, variance, training, 1.0, eps, False)
 
 
-@functools.lru_cache(maxsize=512)
-def _zeros_and_ones(channels: int, dtype, device) -> torch.Tensor:
-    values = torch.tensor([0.0, 1.0], dtype=dtype, device=device)
-    return values.repeat_interleave(channels).view(2, channels)
-
-
-@torch.no_grad()
-def _advance_running_stats(
-    norms: Sequence[nn.BatchNorm2d], fresh: torch.Tensor, branches: int, repeats: int, edges: int
-) -> None:
-    """fresh: (2, G, X), this batch's means and variances per branch, X = E*C (edges=1) or C
-    shared by all E edges (edges=E). r <- (1-m)^steps r + sum_g c_g s_g for both statistics of
-    every edge, as one batched matrix product into the rows (2, E, C), read as (2, edges, X)."""
-    update = _update(norms, branches, repeats, edges, fresh)
-    update.statistics.baddbmm_(update.coefficients, fresh, beta=update.decay)
-    update.counts.add_(update.steps)
-
-
-@dataclass(frozen=True)
 class _Update:
-    """What advancing a group's running statistics needs, worked out once per group and shape
-    rather than in a dozen small calls every step (a batch norm is called ~1,500 times a step)."""
+    """A group's running-statistics update, worked out once per group and shape rather than
+    in a dozen small calls every step (a batch norm is called ~1,500 times a step).
 
-    statistics: torch.Tensor  # the rows, viewed (2, edges, X)
-    coefficients: torch.Tensor  # (2, edges, G), a view of one cached row
-    decay: float
-    steps: int
-    counts: torch.Tensor
+    `mean` and `variance` are rows of the group's own scratch buffer, which receives each
+    batch's statistics (momentum 1 overwrites it whole). Kept from step to step, it spares a
+    fresh buffer and three views per call. Each group belongs to one node, which one thread
+    runs at a time; a recomputation for the backward pass writes the same values again.
+    """
+
+    def __init__(self, rows: dict, momentum: float, branches: int, repeats: int, edges: int):
+        statistics = rows["statistics"]
+        channels = rows["channels"]
+        # zeros and ones: finite, as momentum 1 still multiplies the old values by 0
+        scratch = torch.ones(2, channels, dtype=statistics.dtype, device=statistics.device)
+        scratch[0].zero_()
+        self.mean, self.variance = scratch[0], scratch[1]
+        self.fresh = scratch.view(2, branches, -1)  # per branch: (2, G, X)
+        self.statistics = statistics.view(2, edges, -1)  # the rows, viewed (2, edges, X)
+        row = _cached_row(update_coefficients(momentum, branches, repeats), statistics.dtype)
+        self.coefficients = row.to(statistics.device).expand(2, edges, -1)  # (2, edges, G)
+        self.decay, self.steps = (1 - momentum) ** (branches * repeats), branches * repeats
+        self.counts = rows["num_batches_tracked"]
+
+    def advance(self) -> None:
+        """r <- (1-m)^steps r + sum_g c_g s_g for both statistics of every edge, one batched
+        matrix product into the rows (2, E, C) read as (2, edges, X): X = E*C (edges=1), or C
+        shared by all E edges (edges=E). No autograd: no tensor here needs a gradient."""
+        self.statistics.baddbmm_(self.coefficients, self.fresh, beta=self.decay)
+        self.counts.add_(self.steps)
 
 
-def _update(norms, branches: int, repeats: int, edges: int, fresh: torch.Tensor) -> _Update:
+def _update(norms, branches: int, repeats: int, edges: int, channels: int) -> _Update:
     rows = _rows(norms)  # a fresh dict whenever the group is bound again
     momentum = norms[0].momentum
-    key = ("update", momentum, branches, repeats, edges, fresh.dtype)
+    key = ("update", momentum, branches, repeats, edges, channels)
     if key not in rows:
-        coefficients = update_coefficients(momentum, branches, repeats)
-        row = _cached_row(coefficients, fresh.dtype, fresh.device)
-        rows[key] = _Update(
-            rows["statistics"].view(2, edges, -1),
-            row.expand(2, edges, -1),
-            (1 - momentum) ** (branches * repeats),
-            branches * repeats,
-            rows["num_batches_tracked"],
-        )
+        rows[key] = _Update({**rows, "channels": channels}, momentum, branches, repeats, edges)
     return rows[key]
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_row(coefficients: tuple[float, ...], dtype, device) -> torch.Tensor:
-    """(1, G), made once per (coefficients, dtype, device), not once per batch norm call."""
-    return torch.tensor(coefficients, dtype=dtype, device=device).view(1, -1)
+def _cached_row(coefficients: tuple[float, ...], dtype) -> torch.Tensor:
+    """(1, G), made once per (coefficients, dtype), not once per group."""
+    return torch.tensor(coefficients, dtype=dtype).view(1, -1)
 
 
 STATISTICS = ("running_mean", "running_var")
@@ -188,11 +179,11 @@ def _still_bound(bound: tuple[tuple, dict], norms: Sequence[nn.BatchNorm2d]) -> 
     if group is not norms and (len(group) != len(norms) or any(map(operator.is_not, group, norms))):
         return False
     statistics, counts = rows["statistics"], rows["num_batches_tracked"]
-    first, last = norms[0], norms[-1]
+    first, last = norms[0]._buffers, norms[-1]._buffers  # not Module.__getattr__: hot
     return (
-        first.running_mean._base is statistics
-        and last.running_var._base is statistics
-        and last.num_batches_tracked._base is counts
+        first["running_mean"]._base is statistics
+        and last["running_var"]._base is statistics
+        and last["num_batches_tracked"]._base is counts
     )
 
 
