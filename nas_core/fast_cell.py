@@ -24,6 +24,7 @@ import functools
 import itertools
 import operator
 import weakref
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -152,13 +153,10 @@ class StateEdges:
     def _conv(self, convs: tuple[nn.Module, ...], y: torch.Tensor, copies: int) -> torch.Tensor:
         """One conv for every edge (grouped by edge, or dense over a shared input); the
         branches are in the batch axis, so the weights are not repeated for them."""
-        conv = convs[0]
-        if conv.bias is not None or conv.stride != (1, 1):
-            raise TypeError("the fast path expects bias-free stride-1 convs, as search builds")
-        runs = _kernel_runs(convs)
-        if conv.groups == 1 and _split_pays(runs, y):  # dense: reads y whole, no copies
-            return torch.cat([_run_conv(conv, [run], y) for run in runs], dim=1)
-        return _run_conv(conv, runs, y, copies)
+        calls = _conv_calls(convs, y.shape[1:], copies)
+        if len(calls) > 1:  # dense, one conv per kernel size: each reads y whole, no copies
+            return torch.cat([call.run(y, 1) for call in calls], dim=1)
+        return calls[0].run(y, copies)
 
     def _channel_scale(self, alpha: torch.Tensor, branches: int) -> torch.Tensor:
         """α per edge, spread over that edge's C channels, the whole repeated per branch:
@@ -185,23 +183,69 @@ def _parameter_free_leaf(leaf: nn.Module, x: torch.Tensor) -> torch.Tensor:
 _CHANNELS_LAST_POOL_FROM = 8  # pixels per side; at 4 px channels-last is no faster
 
 
-def _run_conv(conv: nn.Conv2d, runs: list[tuple[nn.Module, ...]], y: torch.Tensor, copies: int = 1):
-    """The runs' convs as one conv on `copies` copies of y side by side, whose channels are
-    either every conv's input (a dense conv over a shared input) or each conv's own (grouped)."""
-    kernel = _kernel_for_input(runs, y.shape[2:])
-    weights = [_run_weight(run) for run in runs]  # each (convs, out, in/groups, *own kernel)
-    groups = y.shape[1] * copies // weights[0].shape[2]
-    if kernel == (1, 1) and 1 < groups < sum(w.shape[0] * w.shape[1] for w in weights):
-        return grouped_pointwise(replicate(y, copies), assemble(weights, kernel), groups)
-    return stacked_conv(y, weights, kernel, conv.dilation, groups, copies)
+@dataclass(frozen=True)
+class _ConvCall:
+    """One conv over runs of stacked convs, on `copies` copies of y side by side, whose
+    channels are either every conv's input (a dense conv over a shared input) or each conv's
+    own (grouped). Worked out once per stack and input shape (see `_conv_calls`)."""
+
+    runs: list[tuple[nn.Module, ...]]
+    kernel: tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+    pointwise: bool  # a grouped 1x1 conv, as one batched matrix product
+
+    def run(self, y: torch.Tensor, copies: int) -> torch.Tensor:
+        weights = [_run_weight(run) for run in self.runs]
+        if self.pointwise:
+            weight = assemble(weights, self.kernel)
+            return grouped_pointwise(replicate(y, copies), weight, self.groups)
+        return stacked_conv(y, weights, self.kernel, self.dilation, self.groups, copies)
 
 
-def _split_pays(runs: list[tuple[nn.Module, ...]], y: torch.Tensor) -> bool:
+def _conv_calls(convs: tuple[nn.Module, ...], shape, copies: int) -> list[_ConvCall]:
+    """The calls that run the stack on an input of `shape` (C, H, W): one, or one per kernel
+    size (see `_split_pays`). Python's share of a step is what two node workers serialise
+    on, so this is worked out once, not for each of the ~1,500 convs of every step."""
+    cached = _CONV_CALLS.get(convs[0])
+    if cached is None or cached[0] is not convs:
+        cached = (convs, {})
+        _CONV_CALLS[convs[0]] = cached
+    key = (*shape, copies)
+    if key not in cached[1]:
+        cached[1][key] = _plan_conv(convs, tuple(shape), copies)
+    return cached[1][key]
+
+
+# first conv of a stack -> (the stack, {(C, H, W, copies): its calls}); see _conv_calls
+_CONV_CALLS: "weakref.WeakKeyDictionary[nn.Module, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _plan_conv(convs: tuple[nn.Module, ...], shape: tuple[int, ...], copies: int) -> list:
+    conv = convs[0]
+    if conv.bias is not None or conv.stride != (1, 1):
+        raise TypeError("the fast path expects bias-free stride-1 convs, as search builds")
+    runs = _kernel_runs(convs)
+    if conv.groups == 1 and _split_pays(runs, shape):
+        return [_conv_call([run], shape, 1) for run in runs]
+    return [_conv_call(runs, shape, copies)]
+
+
+def _conv_call(runs: list[tuple[nn.Module, ...]], shape: tuple[int, ...], copies: int):
+    kernel = _kernel_for_input(runs, shape[1:])
+    per_group = runs[0][0].weight.shape[1]  # input channels per group
+    groups = shape[0] * copies // per_group
+    out_channels = sum(len(run) * run[0].out_channels for run in runs)
+    pointwise = kernel == (1, 1) and 1 < groups < out_channels
+    return _ConvCall(runs, kernel, runs[0][0].dilation, groups, pointwise)
+
+
+def _split_pays(runs: list[tuple[nn.Module, ...]], shape: tuple[int, ...]) -> bool:
     """Whether a dense conv over a shared input runs faster as one conv per kernel size: the
     small kernels then skip the large one's zero taps (3x3 in 5x5: 16 of 25), which pays
     where the arithmetic outweighs a second call (in channels^2 x pixels >= 2^16, measured)."""
-    kernels = {_kernel_for_input([run], y.shape[2:]) for run in runs}
-    return len(kernels) > 1 and y.shape[1] ** 2 * y.shape[2] * y.shape[3] >= _SPLIT_FROM
+    kernels = {_kernel_for_input([run], shape[1:]) for run in runs}
+    return len(kernels) > 1 and shape[0] ** 2 * shape[1] * shape[2] >= _SPLIT_FROM
 
 
 _SPLIT_FROM = 2**16
@@ -263,7 +307,8 @@ def _run_weight(convs: tuple[nn.Conv2d, ...]) -> torch.Tensor:
     bound = _RUNS.get(convs[0])
     if bound is not None:
         run, stacked = bound
-        if run is convs and convs[0].weight.data_ptr() == stacked.data_ptr():
+        weight = convs[0]._parameters["weight"]  # not Module.__getattr__: ~2,400 calls a step
+        if run is convs and weight.data_ptr() == stacked.data_ptr():
             return stacked
     return torch.stack([conv.weight for conv in convs])
 

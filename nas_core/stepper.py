@@ -76,14 +76,17 @@ class Stepper:
         _set_requires_grad(freeze, False)
         _set_requires_grad(train, True)
         _zero_grad(optimizer)
-        with self.autocast():
-            loss = segmentation_loss(*self._forward(images, labels))
-        scaler = self.scalers[name]
-        scaler.scale(loss).backward()
-        if name == "weight" and self.config.grad_clip is not None:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], self.config.grad_clip)
-        scaler.step(optimizer)
+        autocast = self.autocast()
+        with self._serial_main_thread(autocast):
+            with autocast:
+                loss = segmentation_loss(*self._forward(images, labels))
+            scaler = self.scalers[name]
+            scaler.scale(loss).backward()
+            if name == "weight" and self.config.grad_clip is not None:
+                scaler.unscale_(optimizer)
+                params = optimizer.param_groups[0]["params"]
+                nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+            scaler.step(optimizer)
         scaler.update()
         return float(loss.detach())
 
@@ -93,10 +96,16 @@ class Stepper:
         return self.model(images), labels
 
     def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, float]:
-        with self.autocast():
+        autocast = self.autocast()
+        with self._serial_main_thread(autocast), autocast:
             logits, labels = self._forward(images, labels)
             loss = segmentation_loss(logits, labels)
         return logits.float().cpu(), float(loss)
+
+    def _serial_main_thread(self, autocast) -> contextlib.AbstractContextManager:
+        """The step's main thread on one of torch's threads where node workers share them."""
+        enabled = not isinstance(autocast, contextlib.nullcontext)
+        return self.model.serial_main_thread(autocast=enabled)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         dtype = AUTOCAST_DTYPES.get(self.config.precision)

@@ -1,5 +1,6 @@
 """The Auto-DeepLab supernet: a trellis of search cells over layers x levels (§2)."""
 
+import contextlib
 from collections.abc import Callable
 
 import torch
@@ -11,7 +12,7 @@ from nas_core.config import SupernetConfig
 from nas_core.fast_cell import bind_weight_run, fast_node_forward, weight_runs
 from nas_core.flat import FlatWeights, flatten_parameters
 from nas_core.ops import ReLUConvBN
-from nas_core.parallel_nodes import run_layer
+from nas_core.parallel_nodes import run_layer, serial_main_thread
 from nas_core.search_cell import SearchCell
 from nas_core.space import (
     DIRECTIONS,
@@ -227,6 +228,14 @@ class Supernet(nn.Module):
         if self._parallel(args[-2]) and len(levels) > 1:
             return run_layer(run_node, levels, *args, workers=self.node_workers)
         return {level: run_node(level, *args) for level in levels}
+
+    def serial_main_thread(self, autocast: bool = False) -> contextlib.AbstractContextManager:
+        """Around a whole step (forward, backward, optimiser): where node workers run, the
+        calling thread's own kernels run on one thread (see parallel_nodes.serial_main_thread).
+        `autocast`: whether the step runs under CPU autocast, where no workers run."""
+        parallel = self.node_workers > 1 and self.fast and not autocast
+        cpu = self.arch.alphas.device.type == "cpu"
+        return serial_main_thread(self.node_workers if parallel and cpu else 1)
 
     def _parallel(self, like: torch.Tensor) -> bool:
         """Worker threads pay off on the CPU, on the fast path, outside autocast (whose

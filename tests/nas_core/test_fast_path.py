@@ -274,3 +274,39 @@ def test_a_changed_batch_norm_momentum_counts_from_the_next_step() -> None:
             module.momentum = 0.37
     reference = _run(net, state, False, images, labels)
     _assert_same(reference, _run(net, state, True, images, labels))
+
+
+def test_a_new_input_size_after_fast_steps_matches_the_reference() -> None:
+    """The fast path plans each stacked conv once per input shape: a second size must not
+    reuse the first size's plans (kernels cropped to the level, dense splits, groups)."""
+    config, size = CONFIGS["blocks5"]
+    torch.manual_seed(0)
+    net = Supernet(config, fast=True).double().train()
+    net(torch.randn(2, 3, 41, 35, dtype=torch.float64))  # plans for another size
+    state = copy.deepcopy(net.state_dict())
+    images = torch.randn(2, 3, *size, dtype=torch.float64)
+    labels = torch.randint(0, config.num_classes, (2, *size))
+    reference = _run(net, state, False, images, labels)
+    _assert_same(reference, _run(net, state, True, images, labels))
+
+
+def test_two_forward_passes_before_one_backward_match_the_reference() -> None:
+    """Each batch-norm group keeps one scratch buffer for its batch statistics from call to
+    call: a second forward pass must neither disturb the first one's backward nor its
+    running-statistics update."""
+    config, size = CONFIGS["blocks3"]
+    torch.manual_seed(0)
+    net = Supernet(config).double().train()
+    state = copy.deepcopy(net.state_dict())
+    batches = [torch.randn(2, 3, *size, dtype=torch.float64) for _ in range(2)]
+    labels = torch.randint(0, config.num_classes, (2, *size))
+    results = []
+    for fast in (False, True):
+        net.load_state_dict(state)
+        net.fast = fast
+        net.zero_grad(set_to_none=True)
+        sum(F.cross_entropy(net(images), labels) for images in batches).backward()
+        grads = {name: p.grad for name, p in net.named_parameters()}
+        buffers = {name: b.clone() for name, b in net.named_buffers()}
+        results.append({"grads": grads, "buffers": buffers})
+    _assert_same(*results)

@@ -7,8 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nas_core import Supernet, SupernetConfig
-from nas_core.parallel_nodes import _map, _pool, resolve_node_workers
+from nas_core import SearchConfig, Supernet, SupernetConfig
+from nas_core.parallel_nodes import _map, _pool, resolve_node_workers, serial_main_thread
+from nas_core.stepper import Stepper
 
 CONFIG = SupernetConfig(num_classes=3, layers=4, filter_multiplier=2, blocks=3)
 SIZE = (33, 29)
@@ -105,5 +106,41 @@ def test_workers_share_the_callers_threads_and_give_them_back(threads, workers, 
         seen = _map([torch.get_num_threads] * 3, workers)
         assert seen == [per_worker] * 3
         assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
+
+
+# threads, workers -> the caller's threads inside, each of two workers' threads
+SERIAL_CASES = [(2, 2, 1, 1), (8, 2, 1, 4), (4, 1, 4, 2)]
+
+
+@pytest.mark.parametrize(("threads", "workers", "main", "per_worker"), SERIAL_CASES)
+def test_a_serial_main_thread_leaves_torchs_threads_to_the_workers(
+    threads, workers, main, per_worker
+):
+    """Inside a step the calling thread runs on one thread where node workers run, and they
+    still share all of torch's threads; afterwards the caller has its threads back."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        with serial_main_thread(workers):
+            assert torch.get_num_threads() == main
+            assert _map([torch.get_num_threads] * 3, max(workers, 2)) == [per_worker] * 3
+            assert torch.get_num_threads() == main
+        assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_search_step_runs_its_main_thread_serially() -> None:
+    """The stepper's forward sees one thread on the calling thread (the workers the rest)."""
+    net, (images, labels) = _net(workers=2), _batch()
+    seen = []
+    net.register_forward_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        Stepper(net, SearchConfig(batch_size=2)).weight_step(images, labels)
+        assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
