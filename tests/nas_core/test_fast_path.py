@@ -91,6 +91,15 @@ def _compare(
         _assert_same(reference, _run(net, state, True, images, labels))
 
 
+def _compare_from(net: Supernet, config: SupernetConfig, size: tuple[int, int]) -> None:
+    """Both paths from the net's present state, on a fresh float64 batch of `size`."""
+    state = copy.deepcopy(net.state_dict())
+    images = torch.randn(2, 3, *size, dtype=torch.float64)
+    labels = torch.randint(0, config.num_classes, (2, *size))
+    reference = _run(net, state, False, images, labels)
+    _assert_same(reference, _run(net, state, True, images, labels))
+
+
 @pytest.mark.parametrize("key", list(CONFIGS))
 def test_train_mode_matches_the_reference_with_running_statistics(key: str) -> None:
     _compare(key, train=True)
@@ -230,11 +239,7 @@ def test_running_statistics_follow_a_dtype_change_after_a_fast_step() -> None:
     net = Supernet(config, fast=True).train()
     net(torch.randn(2, 3, *size))  # groups the float32 running statistics
     net.double()
-    state = copy.deepcopy(net.state_dict())
-    images = torch.randn(2, 3, *size, dtype=torch.float64)
-    labels = torch.randint(0, config.num_classes, (2, *size))
-    reference = _run(net, state, False, images, labels)
-    _assert_same(reference, _run(net, state, True, images, labels))
+    _compare_from(net, config, size)
 
 
 def test_stacked_weight_runs_of_the_flat_layout_give_the_reference_gradients() -> None:
@@ -283,11 +288,7 @@ def test_a_new_input_size_after_fast_steps_matches_the_reference() -> None:
     torch.manual_seed(0)
     net = Supernet(config, fast=True).double().train()
     net(torch.randn(2, 3, 41, 35, dtype=torch.float64))  # plans for another size
-    state = copy.deepcopy(net.state_dict())
-    images = torch.randn(2, 3, *size, dtype=torch.float64)
-    labels = torch.randint(0, config.num_classes, (2, *size))
-    reference = _run(net, state, False, images, labels)
-    _assert_same(reference, _run(net, state, True, images, labels))
+    _compare_from(net, config, size)
 
 
 def test_two_forward_passes_before_one_backward_match_the_reference() -> None:
