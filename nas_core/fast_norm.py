@@ -62,7 +62,7 @@ def branch_batch_norm(
         return _batch_norm(x, mean, var, weight, False, first.eps)
     # per branch, the edges' statistics side by side: (2, G, E*C)
     update = _update(norms, branches, repeats, 1, x.shape[1])
-    out = _batch_norm(x, update.mean, update.variance, weight, True, first.eps)
+    out = update.normalise(x, weight, first.eps)
     if not _RECOMPUTING.get():
         update.advance()
     return out
@@ -80,7 +80,7 @@ def shared_batch_norm(
         return _batch_norm(x, None, None, None, True, first.eps)
     # one set of statistics per branch, (2, G, C), for every edge
     update = _update(norms, branches, repeats, len(norms), x.shape[1])
-    out = _batch_norm(x, update.mean, update.variance, None, True, first.eps)
+    out = update.normalise(x, None, first.eps)
     if not _RECOMPUTING.get():
         update.advance()
     return out
@@ -108,25 +108,34 @@ class _Update:
     """A group's running-statistics update, worked out once per group and shape rather than
     in a dozen small calls every step (a batch norm is called ~1,500 times a step).
 
-    `mean` and `variance` are rows of the group's own scratch buffer, which receives each
-    batch's statistics (momentum 1 overwrites it whole). Kept from step to step, it spares a
-    fresh buffer and three views per call. Each group belongs to one node, which one thread
-    runs at a time; a recomputation for the backward pass writes the same values again.
+    The group keeps one scratch buffer from step to step for its batch statistics, which
+    spares a fresh buffer and three views per call. Each group belongs to one node, which one
+    thread runs at a time; a recomputation for the backward pass writes the same values again.
     """
 
-    def __init__(self, rows: dict, momentum: float, branches: int, repeats: int, edges: int):
+    def __init__(self, rows: dict, channels: int, momentum: float, layout: tuple[int, int, int]):
+        branches, repeats, edges = layout
         statistics = rows["statistics"]
-        channels = rows["channels"]
-        # zeros and ones: finite, as momentum 1 still multiplies the old values by 0
-        scratch = torch.ones(2, channels, dtype=statistics.dtype, device=statistics.device)
-        scratch[0].zero_()
-        self.mean, self.variance = scratch[0], scratch[1]
-        self.fresh = scratch.view(2, branches, -1)  # per branch: (2, G, X)
+        self.scratch = torch.zeros(2, channels, dtype=statistics.dtype, device=statistics.device)
+        self.mean, self.variance = self.scratch  # its rows, as views made once
+        # the same memory under a version counter of its own (see normalise)
+        self.clearable = self.scratch.data
+        self.fresh = self.scratch.view(2, branches, -1)  # per branch: (2, G, X)
         self.statistics = statistics.view(2, edges, -1)  # the rows, viewed (2, edges, X)
         row = _cached_row(update_coefficients(momentum, branches, repeats), statistics.dtype)
         self.coefficients = row.to(statistics.device).expand(2, edges, -1)  # (2, edges, G)
         self.decay, self.steps = (1 - momentum) ** (branches * repeats), branches * repeats
         self.counts = rows["num_batches_tracked"]
+
+    def normalise(self, x: torch.Tensor, weight: torch.Tensor | None, eps: float) -> torch.Tensor:
+        """x normalised with its batch statistics, which the kernel writes into the scratch
+        buffer. It is zeroed first: with momentum 1 the kernel still multiplies the old values
+        by 0, and a batch whose statistics were not finite would otherwise taint every later
+        one, even after a clean state is loaded. Zeroed through `clearable`, so autograd sees
+        no change: batch norm keeps its running-statistics arguments for an eval-mode backward
+        only, and an earlier forward pass's graph must stay valid."""
+        self.clearable.zero_()
+        return _batch_norm(x, self.mean, self.variance, weight, True, eps)
 
     def advance(self) -> None:
         """r <- (1-m)^steps r + sum_g c_g s_g for both statistics of every edge, one batched
@@ -141,7 +150,7 @@ def _update(norms, branches: int, repeats: int, edges: int, channels: int) -> _U
     momentum = norms[0].momentum
     key = ("update", momentum, branches, repeats, edges, channels)
     if key not in rows:
-        rows[key] = _Update({**rows, "channels": channels}, momentum, branches, repeats, edges)
+        rows[key] = _Update(rows, channels, momentum, (branches, repeats, edges))
     return rows[key]
 
 

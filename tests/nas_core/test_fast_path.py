@@ -311,3 +311,19 @@ def test_two_forward_passes_before_one_backward_match_the_reference() -> None:
         buffers = {name: b.clone() for name, b in net.named_buffers()}
         results.append({"grads": grads, "buffers": buffers})
     _assert_same(*results)
+
+
+def test_a_batch_without_finite_statistics_does_not_outlive_a_reload() -> None:
+    """Batch norm writes each batch's statistics into a group's scratch buffer with momentum
+    1, which still multiplies the old values by 0: a NaN batch must not taint the buffer for
+    the steps after a clean state is loaded."""
+    config, size = CONFIGS["blocks3"]
+    torch.manual_seed(0)
+    net = Supernet(config, fast=True).double().train()
+    state = copy.deepcopy(net.state_dict())
+    net(torch.full((2, 3, *size), float("nan"), dtype=torch.float64))
+    images = torch.randn(2, 3, *size, dtype=torch.float64)
+    labels = torch.randint(0, config.num_classes, (2, *size))
+    reference = _run(net, state, False, images, labels)
+    assert all(b.isfinite().all() for b in reference["buffers"].values())
+    _assert_same(reference, _run(net, state, True, images, labels))
