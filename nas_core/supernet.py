@@ -233,19 +233,16 @@ class Supernet(nn.Module):
         """Around a whole step (forward, backward, optimiser): where node workers run, the
         calling thread's own kernels run on one thread (see parallel_nodes.serial_main_thread).
         `autocast`: whether the step runs under CPU autocast, where no workers run."""
-        parallel = self.node_workers > 1 and self.fast and not autocast
-        cpu = self.arch.alphas.device.type == "cpu"
-        return serial_main_thread(self.node_workers if parallel and cpu else 1)
+        parallel = self._workers_run(self.arch.alphas.device, autocast)
+        return serial_main_thread(self.node_workers if parallel else 1)
 
     def _parallel(self, like: torch.Tensor) -> bool:
+        return self._workers_run(like.device, torch.is_autocast_enabled("cpu"))
+
+    def _workers_run(self, device: torch.device, cpu_autocast: bool) -> bool:
         """Worker threads pay off on the CPU, on the fast path, outside autocast (whose
         state is per thread)."""
-        return (
-            self.node_workers > 1
-            and self.fast
-            and like.device.type == "cpu"
-            and not torch.is_autocast_enabled("cpu")
-        )
+        return self.node_workers > 1 and self.fast and device.type == "cpu" and not cpu_autocast
 
     def _node(self, layer: int, level: int, size: Size, args: tuple) -> torch.Tensor:
         node = self.nodes[f"{layer}_{level}"]
